@@ -1,0 +1,79 @@
+# Pilot Rock intake assistant. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+MODEL := models/pilot-rock.tar.gz
+SPACY := var/spacy/en_pilotrock/meta.json
+TRAINING := config.yml domain.yml $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml) \
+	$(wildcard bot/nlu/*.py) bot/safety.py
+
+# Python 3.10 (Rasa 3.6 refuses 3.11): PATH first, then pyenv's installs.
+PYTHON310 ?= $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10.*/bin/python3.10 \
+	2>/dev/null | sort -V | tail -n 1) /usr/bin/python3.10; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null \
+	&& { command -v "$$p"; break; }; done)
+
+.PHONY: help setup run shell train test lint validate bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (Rasa 3.6 needs it)"; exit 1; }
+	@echo "Creating $(VENV) from $(PYTHON310)"
+	test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==24.0
+	$(BIN)/pip install --quiet --requirement requirements.lock
+	$(BIN)/pip install --quiet --no-deps --editable .
+	touch $@
+
+.env:
+	cp .env.example .env
+
+$(SPACY): $(STAMP) data/patterns/entities.jsonl bot/nlp.py
+	$(PY) -m bot build-nlp
+
+$(MODEL): $(STAMP) $(SPACY) $(TRAINING)
+	@echo "Training (data or config changed)..."
+	$(BIN)/rasa train --fixed-model-name pilot-rock --out models
+	touch $@
+
+setup: $(STAMP) .env $(SPACY) ## Create .venv, install pinned dependencies, build the spaCy pipeline
+
+train: setup $(MODEL) ## Train the model if data or config changed
+
+run: train ## Set up, train if needed, start everything on the embedded SQLite default
+	@mkdir -p var
+	@set -a; source .env; set +a; \
+	echo ""; \
+	echo "  Rasa server:   http://localhost:$${RASA_PORT:-5005}  (REST: POST /webhooks/rest/webhook)"; \
+	echo "  HTTP API:      http://localhost:$${RASA_PORT:-5005}/status?token=<RASA_API_TOKEN>"; \
+	echo "  Action server: http://localhost:$${ACTION_SERVER_PORT:-5055}"; \
+	echo "  Talk to it:    make shell   (in another terminal), or see README.md"; \
+	echo ""
+	$(BIN)/honcho start -f Procfile
+
+shell: train ## Chat with the bot in the terminal (start `make run` first for the actions)
+	@set -a; source .env; set +a; \
+	ACTION_SERVER_URL=$${ACTION_SERVER_URL:-http://127.0.0.1:$${ACTION_SERVER_PORT:-5055}/webhook} \
+	$(BIN)/rasa shell --model models --endpoints endpoints.yml --port $${RASA_SHELL_PORT:-5006}
+
+validate: setup ## Check the training data (fails on warnings)
+	$(BIN)/rasa data validate --fail-on-warnings
+
+lint: setup ## ruff
+	$(BIN)/ruff check .
+
+test: train ## Set up, train if needed, and run every test
+	$(BIN)/ruff check .
+	$(BIN)/pytest -ra
+
+bench: train ## Print NLU quality, training time, latency and memory figures
+	$(PY) -m bench
+
+clean: ## Remove the trained model and runtime files (keeps .venv)
+	rm -rf models var results

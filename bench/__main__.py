@@ -1,0 +1,122 @@
+"""Print NLU quality, red-flag recall, training time, REST latency and server memory."""
+
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+from sklearn.metrics import accuracy_score, f1_score
+
+from bot.safety import default_guard
+from tests.e2e.test_nlu_heldout import heldout_examples
+from tests.support.servers import ROOT, Servers, running_servers
+
+SAFETY_SET = ROOT / "tests" / "safety" / "red_flag_set.yml"
+SCRIPT = [
+    "hello",
+    "help me decide",
+    '/inform{"scope": "complex"}',
+    '/inform{"decisions": "many"}',
+    "I need someone to help me find my way through the system",
+    '/inform{"support": "alone"}',
+    "how much does it cost?",
+    "thanks!",
+]
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The pct-th percentile (nearest rank) of values."""
+    ordered = sorted(values)
+    return ordered[max(0, round(pct / 100 * len(ordered)) - 1)]
+
+
+def nlu_figures(servers: Servers) -> None:
+    """Held-out intent macro-F1 and accuracy."""
+    pairs = heldout_examples()
+    gold = [intent for _, intent in pairs]
+    predicted = [servers.parse(text)["intent"]["name"] for text, _ in pairs]
+    f1 = f1_score(gold, predicted, average="macro", zero_division=0)
+    print(
+        f"held-out NLU: {len(pairs)} examples, intent macro-F1 {f1:.3f} "
+        f"(target >= 0.95), accuracy {accuracy_score(gold, predicted):.3f}"
+    )
+
+
+def red_flag_figures() -> None:
+    """Recall and false positives of the deterministic guard on the project's safety set."""
+    data = yaml.safe_load(SAFETY_SET.read_text())
+    guard = default_guard()
+    positives, negatives = data["positives"], data["negatives"]
+    caught = sum(guard.check(item["text"]) is not None for item in positives)
+    fired = sum(guard.check(text) is not None for text in negatives)
+    print(
+        f"red-flag guard: caught {caught}/{len(positives)} positives, "
+        f"fired on {fired}/{len(negatives)} negatives"
+    )
+
+
+def conversation(servers: Servers) -> list[float]:
+    """Run the scripted conversation once; the round-trip time of each message in ms."""
+    sender, times = f"bench-{uuid.uuid4().hex[:10]}", []
+    for text in SCRIPT:
+        start = time.perf_counter()
+        servers.send(sender, text)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def latency_figures(servers: Servers, concurrency: int, conversations: int) -> None:
+    """p50/p95 REST round-trip latency with `concurrency` simultaneous conversations."""
+    conversation(servers)  # warm-up
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(pool.map(lambda _: conversation(servers), range(conversations)))
+    times = [t for run in results for t in run]
+    print(
+        f"REST latency at {concurrency:>2} concurrent: {len(times)} messages, "
+        f"p50 {statistics.median(times):.1f} ms, p95 {percentile(times, 95):.1f} ms"
+    )
+
+
+def memory_figure(pid: int) -> None:
+    """Resident memory of the Rasa server process."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            print(f"Rasa server resident memory: {int(line.split()[1]) / 1024:.0f} MiB")
+
+
+def training_figure() -> None:
+    """Wall time of a full training run from scratch."""
+    out = Path(tempfile.mkdtemp(prefix="bench-train-"))
+    start = time.perf_counter()
+    subprocess.run(
+        [str(Path(sys.executable).with_name("rasa")), "train", "--force", "--out", str(out)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    print(f"full training: {time.perf_counter() - start:.0f} s (target <= 180 s)")
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def main() -> None:
+    """Run every benchmark and print its figures."""
+    red_flag_figures()
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-") as workdir,
+        running_servers(Path(workdir)) as servers,
+    ):
+        nlu_figures(servers)
+        latency_figures(servers, concurrency=1, conversations=20)
+        latency_figures(servers, concurrency=10, conversations=60)
+        memory_figure(servers.rasa_pid)
+    training_figure()
+
+
+if __name__ == "__main__":
+    main()

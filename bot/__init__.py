@@ -1,0 +1,1 @@
+"""Pilot Rock intake assistant: the product's own Python package."""

@@ -1,0 +1,80 @@
+"""Command-line entry points: `python -m bot <command>`."""
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+
+from bot.paths import ROOT, VAR
+from bot.settings import get_settings
+
+
+def build_nlp(_: argparse.Namespace) -> int:
+    """Build the project's spaCy pipeline from the pattern files under data/."""
+    from bot.nlp import write_pipeline
+
+    print(f"spaCy pipeline written to {write_pipeline()}")
+    return 0
+
+
+def channel_credentials() -> str:
+    """Write the credentials file for this run, dropping REST when it is switched off."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    credentials = yaml.load((ROOT / "credentials.yml").read_text()) or {}
+    if not get_settings().rest_channel_enabled:
+        credentials.pop("rest", None)
+    target = VAR / f"credentials-{get_settings().rasa_port}.yml"
+    VAR.mkdir(parents=True, exist_ok=True)
+    with target.open("w") as handle:
+        yaml.dump(dict(credentials), handle)
+    return str(target)
+
+
+def run_rasa(_: argparse.Namespace) -> int:
+    """Start the Rasa server: channels, the token-protected HTTP API, the SQL tracker store."""
+    settings = get_settings()
+    os.environ["ACTION_SERVER_URL"] = settings.actions_url
+    args = [
+        "rasa", "run", "--enable-api",
+        "--auth-token", settings.rasa_api_token,
+        "--port", str(settings.rasa_port),
+        "--cors", settings.rasa_cors,
+        "--model", settings.model_path,
+        "--endpoints", str(ROOT / "endpoints.yml"),
+        "--credentials", channel_credentials(),
+        "--log-file", str(VAR / f"rasa-{settings.rasa_port}.log"),
+    ]  # fmt: skip
+    os.chdir(ROOT)
+    os.execvp(args[0], args)
+
+
+def run_actions(_: argparse.Namespace) -> int:
+    """Start the rasa-sdk action server."""
+    settings = get_settings()
+    args = ["rasa", "run", "actions", "--actions", "actions",
+            "--port", str(settings.action_server_port)]  # fmt: skip
+    os.chdir(ROOT)
+    os.execvp(args[0], args)
+
+
+COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
+    "build-nlp": (build_nlp, build_nlp.__doc__ or ""),
+    "run-rasa": (run_rasa, run_rasa.__doc__ or ""),
+    "run-actions": (run_actions, run_actions.__doc__ or ""),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run one command."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (func, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text).set_defaults(func=func)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

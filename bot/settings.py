@@ -1,0 +1,55 @@
+"""Typed settings read from the environment and `.env`."""
+
+from functools import lru_cache
+
+from pydantic import BaseSettings, validator
+
+from bot.paths import ROOT, VAR
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "dev-token-change-me"}
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of every process."""
+
+    environment: str = "development"
+    database_url: str = f"sqlite:///{VAR / 'pilotrock.db'}"
+    rasa_port: int = 5005
+    rasa_api_token: str = "dev-token-change-me"
+    rasa_cors: str = "*"
+    rest_channel_enabled: bool = True
+    action_server_port: int = 5055
+    action_server_url: str = ""
+    model_path: str = str(ROOT / "models")
+    log_level: str = "INFO"
+
+    class Config:
+        """Read `.env` at the repository root; environment variables win."""
+
+        env_file = str(ROOT / ".env")
+        env_file_encoding = "utf-8"
+
+    @validator("environment")
+    def _known_environment(cls, value: str) -> str:  # noqa: N805
+        """Accept only the environments the project knows."""
+        if value not in {"development", "test", "production"}:
+            raise ValueError("ENVIRONMENT must be development, test or production")
+        return value
+
+    @validator("rasa_api_token")
+    def _real_secret_outside_dev(cls, value: str, values: dict) -> str:  # noqa: N805
+        """Refuse a placeholder API token in production."""
+        if values.get("environment") == "production" and value in PLACEHOLDER_SECRETS:
+            raise ValueError("RASA_API_TOKEN must be set to a real secret in production")
+        return value
+
+    @property
+    def actions_url(self) -> str:
+        """The action server's webhook address."""
+        return self.action_server_url or f"http://127.0.0.1:{self.action_server_port}/webhook"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

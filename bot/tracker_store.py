@@ -1,0 +1,45 @@
+"""Rasa's SQL tracker store, configured from the project's DATABASE_URL."""
+
+from pathlib import Path
+from typing import Any
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+from bot.settings import get_settings
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+@event.listens_for(Engine, "connect")
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL journal and a busy timeout for every SQLite connection of this process."""
+    if type(dbapi_connection).__module__.split(".")[0] != "sqlite3":
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+class ProjectSQLTrackerStore(SQLTrackerStore):
+    """Transcripts in the project's one database (SQLite by default, PostgreSQL in production)."""
+
+    def __init__(self, domain: Domain | None = None, event_broker: Any = None, **_: Any) -> None:
+        """Connect to `DATABASE_URL` instead of per-field endpoint settings."""
+        url = make_url(get_settings().database_url)
+        if url.get_backend_name() == "sqlite" and url.database:
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(
+            domain=domain,
+            dialect=url.drivername,
+            host=url.host,
+            port=url.port,
+            db=url.database or "",
+            username=url.username,
+            password=url.password,
+            event_broker=event_broker,
+            query=dict(url.query),
+        )

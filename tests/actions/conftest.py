@@ -1,0 +1,52 @@
+"""Build rasa-sdk trackers the way the action server receives them."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def domain() -> dict[str, Any]:
+    """The project's domain as the action server gets it."""
+    return yaml.safe_load((ROOT / "domain.yml").read_text())
+
+
+@pytest.fixture
+def make_tracker(domain: dict[str, Any]):
+    """A factory for trackers whose latest message is a user message."""
+
+    def build(
+        text: str = "",
+        intent: str | None = None,
+        slots: dict[str, Any] | None = None,
+        entities: list[dict[str, Any]] | None = None,
+        active_loop: str | None = None,
+        latest_action: str = "action_listen",
+        confidence: float = 0.95,
+    ) -> Tracker:
+        all_slots = {name: None for name in domain["slots"]} | {"requested_slot": None}
+        all_slots |= slots or {}
+        message = {
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": [{"name": intent, "confidence": confidence}] if intent else [],
+            "entities": entities or [],
+        }
+        events = [{"event": "user", "text": text, "parse_data": message}]
+        return Tracker(
+            sender_id="test-visitor",
+            slots=all_slots,
+            latest_message=message,
+            events=events,
+            paused=False,
+            followup_action=None,
+            active_loop={"name": active_loop} if active_loop else {},
+            latest_action_name=latest_action,
+        )
+
+    return build

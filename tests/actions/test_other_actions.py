@@ -1,0 +1,92 @@
+"""Safety, situation, handoff, fallback and privacy actions."""
+
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.fallback import ActionDefaultAskAffirmation
+from actions.handoff import ActionRequestHuman
+from actions.privacy import ActionDeleteMyData
+from actions.safety import ActionEmergency
+from actions.situations import ActionAcknowledgeSituation
+
+
+def texts(dispatcher: CollectingDispatcher) -> str:
+    return " ".join(m.get("text") or "" for m in dispatcher.messages)
+
+
+async def test_crisis_gets_988_and_stops_the_form(make_tracker, domain) -> None:
+    tracker = make_tracker(
+        "i want to kill myself",
+        intent="emergency",
+        entities=[{"entity": "red_flag", "value": "crisis"}],
+        active_loop="assessment_form",
+        slots={"requested_slot": "support"},
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionEmergency().run(dispatcher, tracker, domain)
+    assert "988" in texts(dispatcher)
+    assert ActiveLoop(None) in events
+    assert SlotSet("requested_slot", None) in events
+    assert SlotSet("emergency_triggered", True) in events
+
+
+async def test_acute_emergency_gets_911(make_tracker, domain) -> None:
+    tracker = make_tracker(
+        "my dad has crushing chest pain",
+        intent="emergency",
+        entities=[{"entity": "red_flag", "value": "acute"}],
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionEmergency().run(dispatcher, tracker, domain)
+    assert "911" in texts(dispatcher)
+    assert "988" not in texts(dispatcher)
+    assert ActiveLoop(None) not in events
+
+
+async def test_classifier_only_emergency_gives_both_numbers(make_tracker, domain) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionEmergency().run(dispatcher, make_tracker("help now", intent="emergency"), domain)
+    assert "911" in texts(dispatcher) and "988" in texts(dispatcher)
+
+
+async def test_situation_is_acknowledged_and_prefills(make_tracker, domain) -> None:
+    tracker = make_tracker(
+        "i've had symptoms for 6 years and seen 9 doctors", intent="situation_unexplained_symptoms"
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionAcknowledgeSituation().run(dispatcher, tracker, domain)
+    assert SlotSet("situation", "unexplained_symptoms") in events
+    assert SlotSet("scope", "complex") in events
+    assert SlotSet("need", "navigate") in events
+    assert "exhausting" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[-1]["buttons"][0]["payload"] == "/request_assessment"
+
+
+async def test_request_human_is_recorded(make_tracker, domain) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionRequestHuman().run(dispatcher, make_tracker("a person please"), domain)
+    assert events == [SlotSet("human_requested", True)]
+    assert "person" in texts(dispatcher)
+
+
+async def test_affirmation_uses_friendly_labels(make_tracker, domain) -> None:
+    tracker = make_tracker("scond opnion??", intent="nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 1.0},
+        {"name": "ask_second_opinion", "confidence": 0.4},
+    ]
+    dispatcher = CollectingDispatcher()
+    await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
+    message = dispatcher.messages[0]
+    assert "What is a second opinion?" in message["text"]
+    assert [b["payload"] for b in message["buttons"]] == ["/ask_second_opinion", "/out_of_scope"]
+
+
+async def test_delete_my_data_clears_answers(make_tracker, domain) -> None:
+    tracker = make_tracker(
+        "delete everything", slots={"scope": "bounded", "situation": "caregiver"}
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionDeleteMyData().run(dispatcher, tracker, domain)
+    assert SlotSet("scope", None) in events and SlotSet("situation", None) in events
+    assert SlotSet("deletion_requested", True) in events

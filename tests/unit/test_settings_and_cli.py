@@ -1,0 +1,39 @@
+"""Settings validation and the run-time channel configuration."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from bot import __main__ as cli
+from bot.settings import Settings, get_settings
+
+
+def test_placeholder_token_is_refused_in_production() -> None:
+    with pytest.raises(ValidationError, match="RASA_API_TOKEN"):
+        Settings(environment="production", rasa_api_token="dev-token-change-me")
+
+
+def test_real_token_is_accepted_in_production() -> None:
+    assert Settings(environment="production", rasa_api_token="s3cr3t-" * 4).environment
+
+
+def test_unknown_environment_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        Settings(environment="staging")
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_rest_channel_can_be_switched_off(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, enabled: bool
+) -> None:
+    monkeypatch.setenv("REST_CHANNEL_ENABLED", str(enabled).lower())
+    monkeypatch.setattr(cli, "VAR", tmp_path)
+    get_settings.cache_clear()
+    try:
+        written = yaml.safe_load(Path(cli.channel_credentials()).read_text())
+    finally:
+        get_settings.cache_clear()
+    assert ("rest" in written) is enabled
+    assert "socketio" in written
