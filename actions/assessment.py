@@ -47,6 +47,13 @@ def reset_events() -> list[EventType]:
     return [SlotSet(slot, None) for slot in (*ASSESSMENT_SLOTS, "recommendation", REASK)]
 
 
+def is_fresh_reply(tracker: Tracker) -> bool:
+    """True when the latest user message answers the form's question, not a side-step's return."""
+    actions = [e.get("name") for e in reversed(tracker.events) if e.get("event") == "action"]
+    # Rasa appends the form's own ActionExecuted before calling its validation action.
+    return len(actions) > 1 and actions[1] == "action_listen"
+
+
 def answer_from_entities(tracker: Tracker, slot: str) -> str | None:
     """A slot value carried by a button payload's entity, if valid."""
     for value in latest_entities(tracker, slot):
@@ -106,7 +113,7 @@ class ValidateAssessmentForm(FormValidationAction):
     ) -> list[EventType]:
         """Read the visitor's reply to the requested question."""
         slot = tracker.get_slot("requested_slot")
-        if slot not in SIDES or tracker.latest_action_name != "action_listen":
+        if slot not in SIDES or not is_fresh_reply(tracker):
             return []
         intent = latest_intent(tracker)
         if intent == "emergency":

@@ -4,9 +4,13 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from bot.paths import ROOT, VAR
 from bot.settings import get_settings
+
+
+RASA = str(Path(sys.executable).with_name("rasa"))
 
 
 def build_nlp(_: argparse.Namespace) -> int:
@@ -37,7 +41,7 @@ def run_rasa(_: argparse.Namespace) -> int:
     settings = get_settings()
     os.environ["ACTION_SERVER_URL"] = settings.actions_url
     args = [
-        "rasa", "run", "--enable-api",
+        RASA, "run", "--enable-api",
         "--auth-token", settings.rasa_api_token,
         "--port", str(settings.rasa_port),
         "--cors", settings.rasa_cors,
@@ -47,16 +51,16 @@ def run_rasa(_: argparse.Namespace) -> int:
         "--log-file", str(VAR / f"rasa-{settings.rasa_port}.log"),
     ]  # fmt: skip
     os.chdir(ROOT)
-    os.execvp(args[0], args)
+    os.execv(args[0], args)
 
 
 def run_actions(_: argparse.Namespace) -> int:
     """Start the rasa-sdk action server."""
     settings = get_settings()
-    args = ["rasa", "run", "actions", "--actions", "actions",
+    args = [RASA, "run", "actions", "--actions", "actions",
             "--port", str(settings.action_server_port)]  # fmt: skip
     os.chdir(ROOT)
-    os.execvp(args[0], args)
+    os.execv(args[0], args)
 
 
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {

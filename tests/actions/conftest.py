@@ -26,7 +26,7 @@ def make_tracker(domain: dict[str, Any]):
         slots: dict[str, Any] | None = None,
         entities: list[dict[str, Any]] | None = None,
         active_loop: str | None = None,
-        latest_action: str = "action_listen",
+        side_step: str | None = None,
         confidence: float = 0.95,
     ) -> Tracker:
         all_slots = {name: None for name in domain["slots"]} | {"requested_slot": None}
@@ -37,7 +37,14 @@ def make_tracker(domain: dict[str, Any]):
             "intent_ranking": [{"name": intent, "confidence": confidence}] if intent else [],
             "entities": entities or [],
         }
-        events = [{"event": "user", "text": text, "parse_data": message}]
+        # As the form's validation action sees it: listen, the user's message, any side-step
+        # answered by a rule, then the form's own ActionExecuted that Rasa appends.
+        events = [
+            {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": text, "parse_data": message},
+            *([{"event": "action", "name": side_step}] if side_step else []),
+            {"event": "action", "name": active_loop or "assessment_form"},
+        ]
         return Tracker(
             sender_id="test-visitor",
             slots=all_slots,
@@ -46,7 +53,7 @@ def make_tracker(domain: dict[str, Any]):
             paused=False,
             followup_action=None,
             active_loop={"name": active_loop} if active_loop else {},
-            latest_action_name=latest_action,
+            latest_action_name=events[-1]["name"],
         )
 
     return build

@@ -87,7 +87,7 @@ async def test_no_extraction_when_returning_to_the_form(make_tracker, domain) ->
         "what's the difference?",
         intent="ask_difference",
         slots={"requested_slot": "scope"},
-        latest_action="utter_difference_detail",
+        side_step="utter_difference_detail",
     )
     events, _ = await run_validation(tracker, domain)
     assert "scope" not in slot_events(events)

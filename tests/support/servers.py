@@ -81,7 +81,7 @@ def wait_until(url: str, processes: list[subprocess.Popen], deadline: float) -> 
     while time.monotonic() < deadline:
         for proc in processes:
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited early with code {proc.returncode}")
+                raise RuntimeError(f"{proc.args[-1]} exited early with code {proc.returncode}")
         try:
             if requests.get(url, timeout=2).status_code == 200:
                 return
@@ -89,6 +89,11 @@ def wait_until(url: str, processes: list[subprocess.Popen], deadline: float) -> 
             pass
         time.sleep(0.5)
     raise TimeoutError(f"{url} did not come up in {STARTUP_SECONDS}s")
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The last lines of a server log, for failure messages."""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 @contextmanager
@@ -123,9 +128,13 @@ def running_servers(workdir: Path, extra_env: dict[str, str] | None = None) -> I
     ]
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
-        wait_until(f"http://127.0.0.1:{actions_port}/health", processes, deadline)
         rasa_url = f"http://127.0.0.1:{rasa_port}"
-        wait_until(f"{rasa_url}/status?token={TOKEN}", processes, deadline)
+        try:
+            wait_until(f"http://127.0.0.1:{actions_port}/health", processes, deadline)
+            wait_until(f"{rasa_url}/status?token={TOKEN}", processes, deadline)
+        except (RuntimeError, TimeoutError) as error:
+            tails = {name: log_tail(workdir / f"{name}.log") for name in logs}
+            raise RuntimeError(f"{error}\n{tails}") from error
         yield Servers(rasa_url=rasa_url, database_url=database_url, rasa_pid=processes[1].pid)
     finally:
         for proc in processes:
