@@ -9,7 +9,6 @@ from pathlib import Path
 from bot.paths import ROOT, VAR
 from bot.settings import get_settings
 
-
 RASA = str(Path(sys.executable).with_name("rasa"))
 
 
@@ -41,7 +40,7 @@ def run_rasa(_: argparse.Namespace) -> int:
     settings = get_settings()
     os.environ["ACTION_SERVER_URL"] = settings.actions_url
     args = [
-        RASA, "run", "--enable-api",
+        "rasa", "run", "--enable-api",
         "--auth-token", settings.rasa_api_token,
         "--port", str(settings.rasa_port),
         "--cors", settings.rasa_cors,
@@ -51,7 +50,14 @@ def run_rasa(_: argparse.Namespace) -> int:
         "--log-file", str(VAR / f"rasa-{settings.rasa_port}.log"),
     ]  # fmt: skip
     os.chdir(ROOT)
-    os.execv(args[0], args)
+    from rasa.__main__ import main as rasa_main
+
+    from bot import speedups
+
+    speedups.apply()
+    sys.argv = args
+    rasa_main()
+    return 0
 
 
 def run_actions(_: argparse.Namespace) -> int:

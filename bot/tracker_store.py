@@ -5,8 +5,10 @@ from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot.settings import get_settings
 
@@ -15,12 +17,13 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 @event.listens_for(Engine, "connect")
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL journal and a busy timeout for every SQLite connection of this process."""
+    """WAL journal, a busy timeout and WAL-safe syncing for every SQLite connection."""
     if type(dbapi_connection).__module__.split(".")[0] != "sqlite3":
         return
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; never corrupts in WAL
     cursor.close()
 
 
@@ -43,3 +46,14 @@ class ProjectSQLTrackerStore(SQLTrackerStore):
             event_broker=event_broker,
             query=dict(url.query),
         )
+        if url.get_backend_name() == "sqlite":
+            self._pool_sqlite_connections()
+
+    def _pool_sqlite_connections(self) -> None:
+        """Reuse SQLite connections (SQLAlchemy 1.4 opens one per session for a file)."""
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = create_engine(
+            url, poolclass=QueuePool, connect_args={"check_same_thread": False}
+        )
+        self.sessionmaker = sessionmaker(bind=self.engine)
