@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.paths import ROOT, VAR
+from bot.paths import ROOT
 from bot.settings import get_settings
 
 RASA = str(Path(sys.executable).with_name("rasa"))
@@ -28,8 +28,9 @@ def channel_credentials() -> str:
     credentials = yaml.load((ROOT / "credentials.yml").read_text()) or {}
     if not get_settings().rest_channel_enabled:
         credentials.pop("rest", None)
-    target = VAR / f"credentials-{get_settings().rasa_port}.yml"
-    VAR.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(get_settings().run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    target = run_dir / f"credentials-{get_settings().rasa_port}.yml"
     with target.open("w") as handle:
         yaml.dump(dict(credentials), handle)
     return str(target)
@@ -39,6 +40,7 @@ def run_rasa(_: argparse.Namespace) -> int:
     """Start the Rasa server: channels, the token-protected HTTP API, the SQL tracker store."""
     settings = get_settings()
     os.environ["ACTION_SERVER_URL"] = settings.actions_url
+    os.environ["LOG_LEVEL"] = settings.log_level
     args = [
         "rasa", "run", "--enable-api",
         "--auth-token", settings.rasa_api_token,
@@ -47,7 +49,7 @@ def run_rasa(_: argparse.Namespace) -> int:
         "--model", settings.model_path,
         "--endpoints", str(ROOT / "endpoints.yml"),
         "--credentials", channel_credentials(),
-        "--log-file", str(VAR / f"rasa-{settings.rasa_port}.log"),
+        "--log-file", str(Path(settings.run_dir) / f"rasa-{settings.rasa_port}.log"),
     ]  # fmt: skip
     os.chdir(ROOT)
     from rasa.__main__ import main as rasa_main
@@ -63,6 +65,7 @@ def run_rasa(_: argparse.Namespace) -> int:
 def run_actions(_: argparse.Namespace) -> int:
     """Start the rasa-sdk action server."""
     settings = get_settings()
+    os.environ["LOG_LEVEL"] = settings.log_level
     args = [RASA, "run", "actions", "--actions", "actions",
             "--port", str(settings.action_server_port)]  # fmt: skip
     os.chdir(ROOT)

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     action_server_port: int = 5055
     action_server_url: str = ""
     model_path: str = str(ROOT / "models")
+    run_dir: str = str(VAR)
     log_level: str = "INFO"
 
     class Config:

@@ -112,6 +112,7 @@ def running_servers(workdir: Path, extra_env: dict[str, str] | None = None) -> I
             "MODEL_PATH": str(MODEL),
             "REST_CHANNEL_ENABLED": "true",
             "LOG_LEVEL": "WARNING",
+        "RUN_DIR": str(workdir),
         }
         | (extra_env or {})
     )

@@ -29,7 +29,7 @@ def test_rest_channel_can_be_switched_off(
     monkeypatch: pytest.MonkeyPatch, tmp_path, enabled: bool
 ) -> None:
     monkeypatch.setenv("REST_CHANNEL_ENABLED", str(enabled).lower())
-    monkeypatch.setattr(cli, "VAR", tmp_path)
+    monkeypatch.setenv("RUN_DIR", str(tmp_path))
     get_settings.cache_clear()
     try:
         written = yaml.safe_load(Path(cli.channel_credentials()).read_text())
