@@ -17,7 +17,7 @@ PYTHON310 ?= $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10.*/
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null \
 	&& { command -v "$$p"; break; }; done)
 
-.PHONY: help setup run shell train test lint validate bench clean
+.PHONY: help setup db run shell train test lint validate bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,7 +46,11 @@ setup: $(STAMP) .env $(SPACY) ## Create .venv, install pinned dependencies, buil
 
 train: setup $(MODEL) ## Train the model if data or config changed
 
-run: train ## Set up, train if needed, start everything on the embedded SQLite default
+db: setup ## Apply database migrations and load the default availability if none exists
+	$(PY) -m bot db upgrade
+	$(PY) -m bot availability seed
+
+run: train db ## Set up, train if needed, start everything on the embedded SQLite default
 	@mkdir -p var
 	@set -a; source .env; set +a; \
 	echo ""; \

@@ -7,34 +7,19 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.messages import latest_entities, latest_intent, latest_text
+from actions.messages import (
+    INTERRUPTIONS,
+    is_fresh_reply,
+    latest_entities,
+    latest_intent,
+    latest_text,
+)
 from bot.answers import map_answer
 from bot.explanations import ANSWER_PHRASES, explain, join_phrases
 from bot.recommendation import ASSESSMENT_SLOTS, SIDES, recommend
 from bot.situations import situation_for_intent
 
 REASK = "assessment_reask"
-
-# Intents that, when a message cannot be read as an answer, leave the form to the rules.
-INTERRUPTIONS = frozenset(
-    {
-        "emergency",
-        "medical_advice",
-        "request_human",
-        "ask_second_opinion",
-        "ask_advocacy",
-        "ask_difference",
-        "ask_both",
-        "ask_cost",
-        "ask_call_details",
-        "ask_navigators",
-        "bot_challenge",
-        "stop",
-        "book_call",
-        "delete_my_data",
-        "request_assessment",
-    }
-)
 
 OFFER_BUTTONS = [
     {"title": "Book the free call", "payload": "/book_call"},
@@ -45,13 +30,6 @@ OFFER_BUTTONS = [
 def reset_events() -> list[EventType]:
     """Events that clear a previous assessment's answers and outcome."""
     return [SlotSet(slot, None) for slot in (*ASSESSMENT_SLOTS, "recommendation", REASK)]
-
-
-def is_fresh_reply(tracker: Tracker) -> bool:
-    """True when the latest user message answers the form's question, not a side-step's return."""
-    actions = [e.get("name") for e in reversed(tracker.events) if e.get("event") == "action"]
-    # Rasa appends the form's own ActionExecuted before calling its validation action.
-    return len(actions) > 1 and actions[1] == "action_listen"
 
 
 def answer_from_entities(tracker: Tracker, slot: str) -> str | None:

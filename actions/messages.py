@@ -1,8 +1,29 @@
-"""Helpers for reading the latest visitor message from a tracker."""
+"""Helpers for reading the latest visitor message from a tracker, shared by the forms."""
 
 from typing import Any
 
 from rasa_sdk import Tracker
+
+# Intents that, when a message cannot be read as an answer, leave the form to the rules.
+INTERRUPTIONS = frozenset(
+    {
+        "emergency",
+        "medical_advice",
+        "request_human",
+        "ask_second_opinion",
+        "ask_advocacy",
+        "ask_difference",
+        "ask_both",
+        "ask_cost",
+        "ask_call_details",
+        "ask_navigators",
+        "bot_challenge",
+        "stop",
+        "book_call",
+        "delete_my_data",
+        "request_assessment",
+    }
+)
 
 
 def latest_intent(tracker: Tracker) -> str | None:
@@ -19,3 +40,18 @@ def latest_entities(tracker: Tracker, entity: str) -> list[Any]:
 def latest_text(tracker: Tracker) -> str:
     """The text of the latest user message ('' if none)."""
     return tracker.latest_message.get("text") or ""
+
+
+def is_fresh_reply(tracker: Tracker) -> bool:
+    """True when the latest user message answers the form's question, not a side-step's return."""
+    actions = [e.get("name") for e in reversed(tracker.events) if e.get("event") == "action"]
+    # Rasa appends the form's own ActionExecuted before calling its validation action.
+    return len(actions) > 1 and actions[1] == "action_listen"
+
+
+def latest_metadata(tracker: Tracker) -> dict[str, Any]:
+    """The metadata the channel sent with the latest user message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event.get("metadata") or {}
+    return {}

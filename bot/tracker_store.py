@@ -6,25 +6,12 @@ from typing import Any
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from bot.db.session import sqlite_pragmas
 from bot.settings import get_settings
-
-SQLITE_BUSY_TIMEOUT_MS = 5000
-
-
-@event.listens_for(Engine, "connect")
-def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL journal, a busy timeout and WAL-safe syncing for every SQLite connection."""
-    if type(dbapi_connection).__module__.split(".")[0] != "sqlite3":
-        return
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; never corrupts in WAL
-    cursor.close()
 
 
 class ProjectSQLTrackerStore(SQLTrackerStore):
@@ -55,5 +42,8 @@ class ProjectSQLTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         self.engine = create_engine(
             url, poolclass=QueuePool, connect_args={"check_same_thread": False}
+        )
+        event.listen(
+            self.engine, "connect", lambda conn, _: sqlite_pragmas(conn, foreign_keys=False)
         )
         self.sessionmaker = sessionmaker(bind=self.engine)

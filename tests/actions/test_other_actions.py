@@ -2,12 +2,15 @@
 
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 
 from actions.fallback import ActionDefaultAskAffirmation
 from actions.handoff import ActionRequestHuman
 from actions.privacy import ActionDeleteMyData
 from actions.safety import ActionEmergency
 from actions.situations import ActionAcknowledgeSituation
+from bot.db.models import CallbackRequest
+from bot.db.session import session_scope
 
 
 def texts(dispatcher: CollectingDispatcher) -> str:
@@ -62,11 +65,17 @@ async def test_situation_is_acknowledged_and_prefills(make_tracker, domain) -> N
     assert dispatcher.messages[-1]["buttons"][0]["payload"] == "/request_assessment"
 
 
-async def test_request_human_is_recorded(make_tracker, domain) -> None:
+async def test_request_human_is_recorded(make_tracker, domain, database) -> None:
     dispatcher = CollectingDispatcher()
-    events = await ActionRequestHuman().run(dispatcher, make_tracker("a person please"), domain)
+    tracker = make_tracker("a person please", slots={"lead_contact": "sam@example.com"})
+    events = await ActionRequestHuman().run(dispatcher, tracker, domain)
     assert events == [SlotSet("human_requested", True)]
-    assert "person" in texts(dispatcher)
+    assert "sam@example.com" in texts(dispatcher)
+    with session_scope() as session:
+        (request,) = session.scalars(select(CallbackRequest)).all()
+    assert (request.conversation_id, request.contact, request.status) == (
+        "test-visitor", "sam@example.com", "open",
+    )  # fmt: skip
 
 
 async def test_affirmation_uses_friendly_labels(make_tracker, domain) -> None:

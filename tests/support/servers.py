@@ -112,10 +112,13 @@ def running_servers(workdir: Path, extra_env: dict[str, str] | None = None) -> I
             "MODEL_PATH": str(MODEL),
             "REST_CHANNEL_ENABLED": "true",
             "LOG_LEVEL": "WARNING",
-        "RUN_DIR": str(workdir),
+            "RUN_DIR": str(workdir),
         }
         | (extra_env or {})
     )
+    for command in (["db", "upgrade"], ["availability", "seed"]):
+        subprocess.run([sys.executable, "-m", "bot", *command], cwd=ROOT, env=env, check=True,
+                       capture_output=True)  # fmt: skip
     logs = {name: (workdir / f"{name}.log").open("w") for name in ("actions", "rasa")}
     processes = [
         subprocess.Popen(

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from bot import __main__ as cli
+from bot.cli import servers as cli
 from bot.settings import Settings, get_settings
 
 

@@ -1,0 +1,98 @@
+"""Booking the intro call: one transaction from a chosen time to a confirmed booking and email."""
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot import availability
+from bot.db.models import Booking, Lead, Navigator
+from bot.db.repository import SlotTaken, cancel_booking, create_booking, enqueue_message
+from bot.invites import booking_invite, cancellation_invite
+from bot.scheduling import Slot, format_slot
+
+INVITE_NAME = "pilot-rock-intro-call.ics"
+
+
+def when(booking: Booking, tz: str | None = None) -> str:
+    """The booked time in the visitor's zone, e.g. 'Tue 3 Dec, 10:15 AM EST'."""
+    return format_slot(
+        Slot(booking.navigator_id, booking.starts_at, booking.ends_at),
+        tz or booking.visitor_timezone,
+    )
+
+
+def book(
+    session: Session,
+    lead: Lead,
+    start: datetime,
+    now: datetime,
+    replace_reference: str | None = None,
+) -> Booking:
+    """Book the free slot starting at `start` (raises SlotTaken if it has gone)."""
+    slot = availability.free_at(session, start, now)
+    if slot is None:
+        raise SlotTaken(f"no free navigator at {start.isoformat()}")
+    booking = create_booking(
+        session, lead.id, slot.navigator_id, slot.start, slot.end, lead.timezone
+    )
+    if replace_reference:
+        old = cancel_booking(session, replace_reference)
+        if old is not None:
+            queue_cancellation(session, old, lead)
+    lead.status = "booked"
+    queue_confirmation(session, booking, lead)
+    return booking
+
+
+def cancel(session: Session, reference: str) -> Booking | None:
+    """Cancel a confirmed booking and tell the visitor by email; None if none matches."""
+    booking = cancel_booking(session, reference)
+    if booking is not None:
+        queue_cancellation(session, booking, session.get(Lead, booking.lead_id))
+    return booking
+
+
+def queue_confirmation(session: Session, booking: Booking, lead: Lead) -> None:
+    """Queue the confirmation email with its calendar invite (email leads only)."""
+    if not lead.email:
+        return
+    navigator = session.get(Navigator, booking.navigator_id)
+    invite = booking_invite(booking.reference, booking.starts_at, booking.ends_at,
+                            navigator.email, lead.email, lead.name)  # fmt: skip
+    enqueue_message(
+        session,
+        kind="booking_confirmation",
+        recipient=lead.email,
+        subject=f"Your free intro call with Pilot Rock: {when(booking)}",
+        body_text=(
+            f"Hi {lead.name},\n\nYour free 15-minute intro call is booked for {when(booking)}.\n"
+            f"Your reference is {booking.reference}. To move or cancel it, reply to this email "
+            "or tell the assistant on our website.\n\nPilot Rock Medical Navigators"
+        ),
+        booking_id=booking.id,
+        attachment_name=INVITE_NAME,
+        attachment=invite.decode(),
+    )
+
+
+def queue_cancellation(session: Session, booking: Booking, lead: Lead | None) -> None:
+    """Queue the cancellation email and calendar update (email leads only)."""
+    if lead is None or not lead.email:
+        return
+    navigator = session.get(Navigator, booking.navigator_id)
+    invite = cancellation_invite(booking.reference, booking.starts_at, booking.ends_at,
+                                 navigator.email, lead.email, lead.name)  # fmt: skip
+    enqueue_message(
+        session,
+        kind="booking_cancellation",
+        recipient=lead.email,
+        subject=f"Cancelled: your Pilot Rock intro call on {when(booking)}",
+        body_text=(
+            f"Hi {lead.name},\n\nYour intro call on {when(booking)} (reference "
+            f"{booking.reference}) is cancelled. You can book a new time on our website any "
+            "time.\n\nPilot Rock Medical Navigators"
+        ),
+        booking_id=booking.id,
+        attachment_name=INVITE_NAME,
+        attachment=invite.decode(),
+    )

@@ -1,0 +1,71 @@
+"""Commands that build the NLP pipeline and start the servers."""
+
+import os
+import sys
+from argparse import Namespace
+from pathlib import Path
+
+from bot.paths import ROOT
+from bot.settings import get_settings
+
+RASA = str(Path(sys.executable).with_name("rasa"))
+
+
+def build_nlp(_: Namespace) -> int:
+    """Build the project's spaCy pipeline from the pattern files under data/."""
+    from bot.nlp import write_pipeline
+
+    print(f"spaCy pipeline written to {write_pipeline()}")
+    return 0
+
+
+def channel_credentials() -> str:
+    """Write the credentials file for this run, dropping REST when it is switched off."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    credentials = yaml.load((ROOT / "credentials.yml").read_text()) or {}
+    if not get_settings().rest_channel_enabled:
+        credentials.pop("rest", None)
+    run_dir = Path(get_settings().run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    target = run_dir / f"credentials-{get_settings().rasa_port}.yml"
+    with target.open("w") as handle:
+        yaml.dump(dict(credentials), handle)
+    return str(target)
+
+
+def run_rasa(_: Namespace) -> int:
+    """Start the Rasa server: channels, the token-protected HTTP API, the SQL tracker store."""
+    settings = get_settings()
+    os.environ["ACTION_SERVER_URL"] = settings.actions_url
+    os.environ["LOG_LEVEL"] = settings.log_level
+    args = [
+        "rasa", "run", "--enable-api",
+        "--auth-token", settings.rasa_api_token,
+        "--port", str(settings.rasa_port),
+        "--cors", settings.rasa_cors,
+        "--model", settings.model_path,
+        "--endpoints", str(ROOT / "endpoints.yml"),
+        "--credentials", channel_credentials(),
+        "--log-file", str(Path(settings.run_dir) / f"rasa-{settings.rasa_port}.log"),
+    ]  # fmt: skip
+    os.chdir(ROOT)
+    from rasa.__main__ import main as rasa_main
+
+    from bot import speedups
+
+    speedups.apply()
+    sys.argv = args
+    rasa_main()
+    return 0
+
+
+def run_actions(_: Namespace) -> int:
+    """Start the rasa-sdk action server."""
+    settings = get_settings()
+    os.environ["LOG_LEVEL"] = settings.log_level
+    args = [RASA, "run", "actions", "--actions", "actions",
+            "--port", str(settings.action_server_port)]  # fmt: skip
+    os.chdir(ROOT)
+    os.execv(args[0], args)

@@ -1,0 +1,1 @@
+"""The project's own database: models, sessions, Alembic migrations and shared queries."""

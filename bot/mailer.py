@@ -1,0 +1,88 @@
+"""Outgoing email over SMTP: configuration, message building (with .ics invites), sending."""
+
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+CALENDAR_METHOD = re.compile(rb"^METHOD:([A-Z-]+)\r?$", re.MULTILINE)
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmtpConfig:
+    """Where and how to send: an SMTP relay, its credentials and the From address."""
+
+    host: str
+    port: int = 587
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    use_starttls: bool = True
+    sender: str
+    timeout: float = 30.0
+
+
+def config_from_env(environ: Mapping[str, str] = os.environ) -> SmtpConfig | None:
+    """SMTP settings from SMTP_* variables; None when SMTP_HOST or SMTP_SENDER is unset."""
+    host, sender = environ.get("SMTP_HOST", "").strip(), environ.get("SMTP_SENDER", "").strip()
+    if not host or not sender:
+        return None
+    return SmtpConfig(
+        host=host,
+        port=int(environ.get("SMTP_PORT", "587")),
+        username=environ.get("SMTP_USERNAME") or None,
+        password=environ.get("SMTP_PASSWORD") or None,
+        use_starttls=environ.get("SMTP_STARTTLS", "true").strip().lower() in TRUE_WORDS,
+        sender=sender,
+        timeout=float(environ.get("SMTP_TIMEOUT", "30")),
+    )
+
+
+def build_message(
+    sender: str,
+    recipient: str,
+    subject: str,
+    body_text: str,
+    attachment_name: str | None = None,
+    attachment: str | bytes | None = None,
+) -> EmailMessage:
+    """A plain-text email; an .ics attachment goes as text/calendar with its iTIP method."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content(body_text)
+    if attachment is None:
+        return message
+    data = attachment.encode("utf-8") if isinstance(attachment, str) else attachment
+    name = attachment_name or "attachment.bin"
+    if name.lower().endswith(".ics"):
+        found = CALENDAR_METHOD.search(data)
+        method = found.group(1).decode("ascii") if found else "REQUEST"
+        params = {"charset": "utf-8", "method": method}
+        message.add_attachment(
+            data, maintype="text", subtype="calendar", filename=name, params=params
+        )
+    else:
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return message
+
+
+def send(config: SmtpConfig, message: EmailMessage) -> None:
+    """Send `message` through the configured relay or raise (smtplib.SMTPException, OSError)."""
+    if message["From"] is None:
+        message["From"] = config.sender
+    with smtplib.SMTP(config.host, config.port, timeout=config.timeout) as smtp:
+        if config.use_starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if config.username and config.password:
+            smtp.login(config.username, config.password)
+        refused = smtp.send_message(message)
+    if refused:
+        raise smtplib.SMTPRecipientsRefused(refused)

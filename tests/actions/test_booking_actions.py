@@ -1,0 +1,93 @@
+"""Lead capture and booking actions against a real (SQLite) database."""
+
+from datetime import datetime
+
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions.booking import ActionAskSlotChoice, ActionBookSlot, ValidateBookingForm
+from actions.leads import ActionSaveLead, ValidateLeadForm
+from bot.db.models import Booking, Lead
+from bot.db.session import session_scope
+
+LEAD = {
+    "lead_name": "Maria Lopez",
+    "lead_email": "maria@example.com",
+    "lead_contact": "maria@example.com",
+    "lead_timezone": "America/Denver",
+    "lead_summary": "",
+    "lead_consent": True,
+}
+
+
+def slots_of(events: list[dict]) -> dict:
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+async def test_lead_form_reads_contact_and_reasks_nonsense(make_tracker, domain) -> None:
+    phone = make_tracker("call me on 415 555 2671", slots={"requested_slot": "lead_contact"})
+    events = await ValidateLeadForm().run(CollectingDispatcher(), phone, domain)
+    assert slots_of(events)["lead_phone"] == "+14155552671"
+    vague = make_tracker("whenever works", slots={"requested_slot": "lead_contact"})
+    events = await ValidateLeadForm().run(CollectingDispatcher(), vague, domain)
+    assert slots_of(events) == {"lead_contact": None, "lead_reask": "lead_contact"}
+
+
+async def test_browser_time_zone_is_taken_from_metadata(make_tracker, domain) -> None:
+    tracker = make_tracker("I'm Sam", slots={"requested_slot": "lead_name"})
+    tracker.events[1]["metadata"] = {"timezone": "Europe/Lisbon"}
+    events = await ValidateLeadForm().run(CollectingDispatcher(), tracker, domain)
+    assert slots_of(events)["lead_timezone"] == "Europe/Lisbon"
+    assert slots_of(events)["lead_name"] == "Sam"
+
+
+async def test_refusing_consent_is_left_to_the_rules(make_tracker, domain) -> None:
+    tracker = make_tracker("no", intent="deny", slots={"requested_slot": "lead_consent"})
+    assert await ValidateLeadForm().run(CollectingDispatcher(), tracker, domain) == []
+
+
+async def test_save_lead_then_offer_and_book(make_tracker, domain, database) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots={**LEAD, "recommendation": "both"})
+    events = await ActionSaveLead().run(dispatcher, tracker, domain)
+    lead_id = slots_of(events)["lead_id"]
+    with session_scope() as session:
+        lead = session.get(Lead, int(lead_id))
+        assert (lead.name, lead.recommendation, lead.warmth_score) == ("Maria Lopez", "both", 70)
+
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots={**LEAD, "lead_id": lead_id})
+    events = await ActionAskSlotChoice().run(dispatcher, tracker, domain)
+    offered = slots_of(events)["offered_slots"]
+    assert len(offered) == 5 and all("M" in o["label"] for o in offered)  # MST / MDT
+    assert dispatcher.messages[0]["buttons"][-1]["title"] == "Later times"
+
+    chosen = offered[1]["start"]
+    tracker = make_tracker(slots={**LEAD, "lead_id": lead_id, "slot_choice": chosen})
+    dispatcher = CollectingDispatcher()
+    events = await ActionBookSlot().run(dispatcher, tracker, domain)
+    reference = slots_of(events)["booking_id"]
+    assert reference in dispatcher.messages[0]["text"]
+    with session_scope() as session:
+        booking = session.scalars(select(Booking).where(Booking.reference == reference)).one()
+    assert booking.starts_at == datetime.fromisoformat(chosen)
+
+    other = make_tracker(slots={**LEAD, "lead_id": lead_id, "slot_choice": chosen})
+    dispatcher = CollectingDispatcher()
+    events = await ActionBookSlot().run(dispatcher, other, domain)
+    assert "just taken" in dispatcher.messages[0]["text"]
+    assert FollowupAction("booking_form") in events
+    assert SlotSet("slot_choice", None) in events
+
+
+async def test_later_times_pages_on(make_tracker, domain) -> None:
+    offered = [{"start": "2030-01-07T15:00:00+00:00", "label": "Mon 7 Jan, 8:00 AM MST"}]
+    tracker = make_tracker(
+        '/inform{"slot_choice": "later"}',
+        slots={"requested_slot": "slot_choice", "offered_slots": offered},
+        entities=[{"entity": "slot_choice", "value": "later"}],
+        active_loop="booking_form",
+    )
+    events = await ValidateBookingForm().run(CollectingDispatcher(), tracker, domain)
+    assert slots_of(events) == {"slot_choice": None, "slot_page_after": offered[0]["start"]}

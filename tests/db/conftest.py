@@ -1,0 +1,102 @@
+"""Fresh, empty databases for the data-layer tests: a SQLite file and a PostgreSQL database."""
+
+import os
+from collections.abc import Iterator
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db.migrate import upgrade
+from bot.db.models import Lead, Navigator
+from bot.db.session import dispose_engines, make_engine
+
+PG_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[Engine]:
+    """An autocommit connection to PostgreSQL's `postgres` database, or a skip (fail on CI)."""
+    engine = create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as error:
+        engine.dispose()
+        detail = str(error.orig).strip().splitlines()[0]
+        reason = f"PostgreSQL unreachable at {make_url(PG_ADMIN_URL)!r}: {detail}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
+        pytest.skip(reason)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The URL of a new, empty database (SQLite file in a not-yet-created folder, or PG)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'var' / 'pilotrock.db'}"
+        dispose_engines()
+        return
+    admin: Engine = request.getfixturevalue("pg_admin")
+    name = f"pilotrock_test_{uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        dispose_engines()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def migrated_url(database_url: str) -> str:
+    """The URL of a database migrated to head."""
+    upgrade(database_url)
+    return database_url
+
+
+@pytest.fixture
+def engine(migrated_url: str) -> Iterator[Engine]:
+    """An engine on the migrated database, disposed after the test."""
+    engine = make_engine(migrated_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def make_session(engine: Engine) -> sessionmaker:
+    """A session factory on the migrated database (one session per thread)."""
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+@pytest.fixture
+def session(make_session: sessionmaker) -> Iterator[Session]:
+    """A session on the migrated database."""
+    with make_session() as session:
+        yield session
+
+
+@pytest.fixture
+def ids(session: Session) -> tuple[int, int]:
+    """A committed navigator and lead: (navigator_id, lead_id)."""
+    navigator = Navigator(name="Dr. Ada Park", email="ada@example.org", timezone="America/Denver")
+    lead = Lead(
+        name="Sam Rivera",
+        email="sam@example.com",
+        timezone="Europe/Lisbon",
+        channel="rest",
+        conversation_id="conv-1",
+    )
+    session.add_all([navigator, lead])
+    session.commit()
+    return navigator.id, lead.id

@@ -1,0 +1,158 @@
+"""Alembic migrations on SQLite and PostgreSQL: to head, idempotent, Rasa's tables untouched."""
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import CheckConstraint, inspect, text
+from sqlalchemy.engine import make_url
+
+from bot.db.migrate import alembic_config, current, head, include_object, upgrade
+from bot.db.models import Base
+from bot.db.session import make_engine
+
+OUR_TABLES = set(Base.metadata.tables)
+
+
+def schema_differences(url: str) -> list[Any]:
+    """What Alembic's autogenerate would change to make the database match the models."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"include_object": include_object, "compare_type": True}
+            )
+            return compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+
+
+def snapshot(url: str) -> dict[str, Any]:
+    """Tables with their columns, indexes and constraints, for before/after comparisons."""
+    engine = make_engine(url)
+    try:
+        inspector = inspect(engine)
+        return {
+            table: (
+                [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+                sorted(i["name"] for i in inspector.get_indexes(table)),
+                sorted(u["name"] for u in inspector.get_unique_constraints(table)),
+                sorted(str(c["name"]) for c in inspector.get_check_constraints(table)),
+                sorted(str(f["name"]) for f in inspector.get_foreign_keys(table)),
+            )
+            for table in inspector.get_table_names()
+        }
+    finally:
+        engine.dispose()
+
+
+def rasa_store(url: str) -> Any:
+    """Rasa's own SQL tracker store on `url` (it creates the `events` table)."""
+    with warnings.catch_warnings(record=True):  # Rasa's SQLAlchemy 1.x code warns; not ours
+        from rasa.core.tracker_store import SQLTrackerStore
+        from rasa.shared.core.domain import Domain
+
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+        return SQLTrackerStore(
+            domain=Domain.empty(),
+            dialect=parsed.drivername,
+            host=parsed.host,
+            port=parsed.port,
+            db=parsed.database or "",
+            username=parsed.username,
+            password=parsed.password,
+        )
+
+
+def test_upgrade_from_empty_to_head(database_url: str) -> None:
+    """An empty database migrates to the newest revision and gets exactly our tables."""
+    assert current(database_url) is None
+    upgrade(database_url)
+    assert current(database_url) == head() == "0001"
+    assert set(snapshot(database_url)) == OUR_TABLES | {"alembic_version"}
+
+
+def test_schema_matches_models(migrated_url: str) -> None:
+    """Autogenerate finds nothing to change: the migration matches the models exactly."""
+    assert schema_differences(migrated_url) == []
+
+
+def test_check_constraints_match_models(migrated_url: str) -> None:
+    """Autogenerate does not compare CHECK constraints, so compare their names here."""
+    tables = snapshot(migrated_url)
+    for name, table in Base.metadata.tables.items():
+        expected = sorted(str(c.name) for c in table.constraints if isinstance(c, CheckConstraint))
+        assert tables[name][3] == expected, name
+
+
+def test_upgrade_twice_is_a_no_op(migrated_url: str) -> None:
+    """Upgrading a database already at head changes neither schema nor data."""
+    engine = make_engine(migrated_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO callback_requests (conversation_id, channel, status, created_at)"
+                " VALUES ('c1', 'rest', 'open', CURRENT_TIMESTAMP)"
+            )
+        )
+    before = snapshot(migrated_url)
+    upgrade(migrated_url)
+    assert snapshot(migrated_url) == before
+    assert current(migrated_url) == head()
+    with engine.connect() as connection:
+        count = connection.execute(text("SELECT count(*) FROM callback_requests")).scalar()
+    engine.dispose()
+    assert count == 1
+
+
+async def test_rasa_events_table_is_left_untouched(database_url: str) -> None:
+    """Rasa's transcript table, present first, survives upgrades and is ignored by compare."""
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    store = rasa_store(database_url)
+    events = [
+        UserUttered("hi", {"name": "greet", "confidence": 1.0}),
+        ActionExecuted("utter_greet"),
+    ]
+    await store.save(DialogueStateTracker.from_events("visitor-1", events))
+    before = snapshot(database_url)["events"]
+
+    upgrade(database_url)
+    upgrade(database_url)
+
+    after = snapshot(database_url)
+    assert after["events"] == before
+    assert set(after) == OUR_TABLES | {"alembic_version", "events"}
+    assert schema_differences(database_url) == []
+    restored = await store.retrieve("visitor-1")
+    assert restored is not None
+    assert restored.latest_message.text == "hi"
+    assert restored.latest_action_name == "utter_greet"
+    store.engine.dispose()
+
+
+def test_downgrade_to_base_and_back(migrated_url: str) -> None:
+    """The initial revision can be reverted and re-applied."""
+    command.downgrade(alembic_config(migrated_url), "base")
+    assert set(snapshot(migrated_url)) == {"alembic_version"}
+    assert current(migrated_url) is None
+    upgrade(migrated_url)
+    assert schema_differences(migrated_url) == []
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_offline_sql_script(dialect: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`alembic upgrade --sql` works without a database (for DBAs reviewing the DDL)."""
+    url = "sqlite:///unused.db" if dialect == "sqlite" else "postgresql://u@h/db"
+    command.upgrade(alembic_config(url), "head", sql=True)
+    script = capsys.readouterr().out
+    assert "CREATE TABLE bookings" in script
+    assert "uq_bookings_navigator_id_active_start" in script
+    assert "events" not in script
