@@ -86,16 +86,32 @@ def schedules(session: Session) -> list[NavigatorSchedule]:
     return result
 
 
+def booked_slots(session: Session, now: datetime) -> list[Slot]:
+    """Confirmed bookings from yesterday to the end of the booking horizon."""
+    window_end = now + POLICY.horizon + timedelta(days=1)
+    return [
+        Slot(b.navigator_id, b.starts_at, b.ends_at)
+        for b in bookings_between(session, now - timedelta(days=1), window_end)
+    ]
+
+
 def offer(
     session: Session, now: datetime, after: datetime | None = None, count: int = 5
 ) -> list[Slot]:
     """The next free intro-call slots across all active navigators."""
-    window_end = now + POLICY.horizon + timedelta(days=1)
-    booked = [
-        Slot(b.navigator_id, b.starts_at, b.ends_at)
-        for b in bookings_between(session, now - timedelta(days=1), window_end)
-    ]
+    booked = booked_slots(session, now)
     return free_slots(schedules(session), booked, now, after=after, count=count, policy=POLICY)
+
+
+def free_navigators(session: Session, start: datetime, now: datetime) -> list[int]:
+    """Ids of the navigators free for a call starting exactly at `start`."""
+    booked = booked_slots(session, now)
+    free = []
+    for rules in schedules(session):
+        first = free_slots([rules], booked, now, after=start, count=1, policy=POLICY)
+        if first and first[0].start == start:
+            free.append(rules.navigator_id)
+    return free
 
 
 def free_at(session: Session, start: datetime, now: datetime) -> Slot | None:

@@ -23,7 +23,7 @@ def clean_name(text: str) -> str | None:
         return None
     if len(name.split()) > 5 or name.lower() in NOT_NAMES:
         return None
-    return " ".join(part[:1].upper() + part[1:] for part in name.split())
+    return name if any(ch.isupper() for ch in name) else name.title()
 
 
 def find_email(text: str) -> str | None:

@@ -3,10 +3,13 @@
 import json
 import sqlite3
 import uuid
-from datetime import datetime, timezone
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from bot import availability
+from bot.db.session import session_scope
 from tests.support.servers import Servers
 
 pytestmark = pytest.mark.e2e
@@ -42,6 +45,7 @@ def fill_lead_form(servers: Servers, sender: str, first: str) -> list[dict]:
 
 def test_from_recommendation_to_booking(servers: Servers) -> None:
     sender = f"book-{uuid.uuid4().hex[:10]}"
+    assert "911" in text_of(servers.send(sender, "hi there"))
     servers.send(sender, "help me decide")
     for payload in ('{"scope": "bounded"}', '{"decisions": "one_time"}', '{"need": "answer"}',
                     '{"support": "has_support"}'):  # fmt: skip
@@ -127,3 +131,35 @@ def test_bad_contact_is_reasked_and_refused_consent_books_nothing(servers: Serve
     replies = servers.send(sender, "/deny")
     assert "won't book" in text_of(replies)
     assert query(servers, "SELECT COUNT(*) FROM leads WHERE conversation_id = ?", sender) == [(0,)]
+
+
+def free_navigators_at(servers: Servers, start: datetime) -> int:
+    """How many navigators are free at `start` right now (read from the database)."""
+    with session_scope(servers.database_url) as session:
+        return len(availability.free_navigators(session, start, datetime.now(timezone.utc)))
+
+
+def confirmed_at(servers: Servers, start: datetime) -> list[int]:
+    """Navigator ids of the confirmed bookings starting at `start`."""
+    with session_scope(servers.database_url) as session:
+        found = availability.bookings_between(session, start, start + timedelta(minutes=1))
+        return [b.navigator_id for b in found if b.starts_at == start]
+
+
+def test_twenty_visitors_race_for_one_slot(servers: Servers) -> None:
+    senders = [f"race{i}-{uuid.uuid4().hex[:8]}" for i in range(20)]
+    offers = [fill_lead_form(servers, sender, "book a call") for sender in senders]
+    target = slot_buttons(offers[0])[0]
+    start = datetime.fromisoformat(
+        json.loads(target["payload"].removeprefix("/inform"))["slot_choice"]
+    )
+    capacity = free_navigators_at(servers, start)
+    assert capacity >= 1
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        replies = list(pool.map(lambda sender: servers.send(sender, target["payload"]), senders))
+    booked = [r for r in replies if "You're booked" in text_of(r)]
+    taken = [r for r in replies if "just taken" in text_of(r)]
+    assert (len(booked), len(taken)) == (capacity, 20 - capacity)
+    assert all(len(slot_buttons(r)) == 6 for r in taken), "the others are offered new times"
+    navigators = confirmed_at(servers, start)
+    assert len(navigators) == capacity == len(set(navigators))
