@@ -1,12 +1,18 @@
 """Booking the intro call: one transaction from a chosen time to a confirmed booking and email."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from bot import availability
 from bot.db.models import Booking, Lead, Navigator
-from bot.db.repository import SlotTaken, cancel_booking, create_booking, enqueue_message
+from bot.db.repository import (
+    SlotTaken,
+    cancel_booking,
+    create_booking,
+    enqueue_message,
+)
 from bot.invites import booking_invite, cancellation_invite
 from bot.scheduling import Slot, format_slot
 
@@ -28,17 +34,20 @@ def book(
     now: datetime,
     replace_reference: str | None = None,
 ) -> Booking:
-    """Book the free slot starting at `start` (raises SlotTaken if it has gone)."""
+    """Book the free slot at `start`, replacing a moved booking (raises SlotTaken if gone).
+
+    The old booking is cancelled first so its own time and buffer do not block the new one;
+    if the new time has gone, the caller's rollback keeps the old booking.
+    """
+    old = cancel_booking(session, replace_reference) if replace_reference else None
     slot = availability.free_at(session, start, now)
     if slot is None:
         raise SlotTaken(f"no free navigator at {start.isoformat()}")
     booking = create_booking(
         session, lead.id, slot.navigator_id, slot.start, slot.end, lead.timezone
     )
-    if replace_reference:
-        old = cancel_booking(session, replace_reference)
-        if old is not None:
-            queue_cancellation(session, old, lead)
+    if old is not None:
+        queue_cancellation(session, old, lead)
     lead.status = "booked"
     queue_confirmation(session, booking, lead)
     return booking
@@ -54,45 +63,43 @@ def cancel(session: Session, reference: str) -> Booking | None:
 
 def queue_confirmation(session: Session, booking: Booking, lead: Lead) -> None:
     """Queue the confirmation email with its calendar invite (email leads only)."""
-    if not lead.email:
-        return
-    navigator = session.get(Navigator, booking.navigator_id)
-    invite = booking_invite(booking.reference, booking.starts_at, booking.ends_at,
-                            navigator.email, lead.email, lead.name)  # fmt: skip
-    enqueue_message(
-        session,
-        kind="booking_confirmation",
-        recipient=lead.email,
-        subject=f"Your free intro call with Pilot Rock: {when(booking)}",
-        body_text=(
-            f"Hi {lead.name},\n\nYour free 15-minute intro call is booked for {when(booking)}.\n"
-            f"Your reference is {booking.reference}. To move or cancel it, reply to this email "
-            "or tell the assistant on our website.\n\nPilot Rock Medical Navigators"
-        ),
-        booking_id=booking.id,
-        attachment_name=INVITE_NAME,
-        attachment=invite.decode(),
+    body = (
+        f"Hi {lead.name},\n\nYour free 15-minute intro call is booked for {when(booking)}.\n"
+        f"Your reference is {booking.reference}. To move or cancel it, reply to this email "
+        "or tell the assistant on our website.\n\nPilot Rock Medical Navigators"
     )
+    subject = f"Your free intro call with Pilot Rock: {when(booking)}"
+    _queue(session, booking, lead, "booking_confirmation", subject, body, booking_invite)
 
 
 def queue_cancellation(session: Session, booking: Booking, lead: Lead | None) -> None:
     """Queue the cancellation email and calendar update (email leads only)."""
-    if lead is None or not lead.email:
+    if lead is None:
+        return
+    body = (
+        f"Hi {lead.name},\n\nYour intro call on {when(booking)} (reference "
+        f"{booking.reference}) is cancelled. You can book a new time on our website any "
+        "time.\n\nPilot Rock Medical Navigators"
+    )
+    subject = f"Cancelled: your Pilot Rock intro call on {when(booking)}"
+    _queue(session, booking, lead, "booking_cancellation", subject, body, cancellation_invite)
+
+
+def _queue(
+    session: Session,
+    booking: Booking,
+    lead: Lead,
+    kind: str,
+    subject: str,
+    body: str,
+    invite: Callable[..., bytes],
+) -> None:
+    """Put one email with its calendar attachment in the outbox, if the lead gave an email."""
+    if not lead.email:
         return
     navigator = session.get(Navigator, booking.navigator_id)
-    invite = cancellation_invite(booking.reference, booking.starts_at, booking.ends_at,
-                                 navigator.email, lead.email, lead.name)  # fmt: skip
-    enqueue_message(
-        session,
-        kind="booking_cancellation",
-        recipient=lead.email,
-        subject=f"Cancelled: your Pilot Rock intro call on {when(booking)}",
-        body_text=(
-            f"Hi {lead.name},\n\nYour intro call on {when(booking)} (reference "
-            f"{booking.reference}) is cancelled. You can book a new time on our website any "
-            "time.\n\nPilot Rock Medical Navigators"
-        ),
-        booking_id=booking.id,
-        attachment_name=INVITE_NAME,
-        attachment=invite.decode(),
-    )
+    calendar = invite(booking.reference, booking.starts_at, booking.ends_at,
+                      navigator.email, lead.email, lead.name)  # fmt: skip
+    enqueue_message(session, kind=kind, recipient=lead.email, subject=subject, body_text=body,
+                    booking_id=booking.id, attachment_name=INVITE_NAME,
+                    attachment=calendar.decode())  # fmt: skip
