@@ -8,6 +8,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 MODEL := models/pilot-rock.tar.gz
 SPACY := var/spacy/en_pilotrock/meta.json
+NODE := node_modules/.package-lock.json
 TRAINING := config.yml domain.yml $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml) \
 	$(wildcard bot/nlu/*.py) bot/safety.py
 
@@ -34,6 +35,10 @@ $(STAMP): requirements.lock pyproject.toml
 .env:
 	cp .env.example .env
 
+$(NODE): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 $(SPACY): $(STAMP) data/patterns/entities.jsonl bot/nlp.py
 	$(PY) -m bot build-nlp
 
@@ -42,7 +47,7 @@ $(MODEL): $(STAMP) $(SPACY) $(TRAINING)
 	$(BIN)/rasa train --fixed-model-name pilot-rock --out models
 	touch $@
 
-setup: $(STAMP) .env $(SPACY) ## Create .venv, install pinned dependencies, build the spaCy pipeline
+setup: $(STAMP) .env $(SPACY) $(NODE) ## Create .venv, install pinned Python and npm dependencies, build the spaCy pipeline
 
 train: setup $(MODEL) ## Train the model if data or config changed
 
@@ -57,6 +62,7 @@ run: train db ## Set up, train if needed, start everything on the embedded SQLit
 	echo "  Rasa server:   http://localhost:$${RASA_PORT:-5005}  (REST: POST /webhooks/rest/webhook)"; \
 	echo "  HTTP API:      http://localhost:$${RASA_PORT:-5005}/status?token=<RASA_API_TOKEN>"; \
 	echo "  Action server: http://localhost:$${ACTION_SERVER_PORT:-5055}"; \
+	echo "  Demo site:     http://localhost:$${WEB_PORT:-8080}  (company page with the chat widget)"; \
 	echo "  Talk to it:    make shell   (in another terminal), or see README.md"; \
 	echo ""
 	$(BIN)/honcho start -f Procfile

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     action_server_url: str = ""
     model_path: str = str(ROOT / "models")
     run_dir: str = str(VAR)
+    web_host: str = "0.0.0.0"
+    web_port: int = 8080
+    rasa_public_url: str = ""  # the Rasa server as browsers reach it; "" = page host:RASA_PORT
     log_level: str = "INFO"
 
     class Config:

@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("build-nlp", servers.build_nlp),
         ("run-rasa", servers.run_rasa),
         ("run-actions", servers.run_actions),
+        ("run-web", servers.run_web),
     ):
         sub.add_parser(name, help=func.__doc__).set_defaults(func=func)
     data.add_commands(sub)

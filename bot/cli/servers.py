@@ -69,3 +69,10 @@ def run_actions(_: Namespace) -> int:
             "--port", str(settings.action_server_port)]  # fmt: skip
     os.chdir(ROOT)
     os.execv(args[0], args)
+
+
+def run_web(args: Namespace) -> int:
+    """Serve the demo site with the chat widget (WEB_PORT, default 8080)."""
+    from bot.web.app import run_web as serve
+
+    return serve(args)

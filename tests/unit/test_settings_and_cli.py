@@ -36,4 +36,4 @@ def test_rest_channel_can_be_switched_off(
     finally:
         get_settings.cache_clear()
     assert ("rest" in written) is enabled
-    assert "socketio" in written
+    assert "bot.channels.socketio.SocketIOInput" in written
