@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     web_host: str = "0.0.0.0"
     web_port: int = 8080
     rasa_public_url: str = ""  # the Rasa server as browsers reach it; "" = page host:RASA_PORT
+    # Telegram channel (bot.channels.telegram): no token = the channel is off.
+    telegram_token: str = ""  # from @BotFather
+    telegram_secret_token: str = ""  # webhook secret, A-Z a-z 0-9 _ -; empty = derived from token
+    telegram_base_url: str = ""  # Bot API base; empty = https://api.telegram.org/bot
+    telegram_webhook_url: str = ""  # public https URL of /webhooks/telegram/webhook (set at start)
+    telegram_bot_username: str = ""  # without @, for t.me links
     log_level: str = "INFO"
 
     class Config:

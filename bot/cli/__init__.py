@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from bot.cli import data, servers
+from bot.cli import data, servers, telegram
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub.add_parser(name, help=func.__doc__).set_defaults(func=func)
     data.add_commands(sub)
+    telegram.add_commands(sub)
     return parser
 
 

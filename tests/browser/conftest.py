@@ -21,7 +21,14 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 from tests.support.proxy import TcpProxy, tcp_proxy
 from tests.support.servers import ROOT, Servers, free_port
@@ -40,6 +47,7 @@ DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 390, "height": 844}
 TIMEZONE = "America/Chicago"
 STARTUP_SECONDS = 30
+EXPECT_MS = 10_000  # Playwright's own 5 s is tight on a 2-core CI machine running Rasa too
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -125,6 +133,7 @@ def web_app(rasa_proxy: TcpProxy) -> Iterator[WebApp]:
 @pytest.fixture(scope="package")
 def browser(chromium_path: Path) -> Iterator[Browser]:
     """One headless Chromium for the package."""
+    expect.set_options(timeout=EXPECT_MS)
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(executable_path=str(chromium_path),
