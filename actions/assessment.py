@@ -13,6 +13,7 @@ from actions.messages import (
     latest_entities,
     latest_intent,
     latest_text,
+    validated_with_reask,
 )
 from bot.answers import map_answer
 from bot.explanations import ANSWER_PHRASES, explain, join_phrases
@@ -110,14 +111,7 @@ class ValidateAssessmentForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Flag an unreadable answer so the question is asked again more clearly."""
-        slots = tracker.slots_to_validate()
-        requested = tracker.get_slot("requested_slot")
-        events = [SlotSet(k, v) for k, v in slots.items() if k in SIDES or k == "situation"]
-        if requested in slots and slots[requested] is None:
-            return [*events, SlotSet(REASK, requested)]
-        if events:
-            events.append(SlotSet(REASK, None))
-        return events
+        return validated_with_reask(tracker, REASK, lambda k: k in SIDES or k == "situation")
 
 
 class ActionRecommend(Action):

@@ -14,6 +14,7 @@ from actions.messages import (
     latest_intent,
     latest_metadata,
     latest_text,
+    validated_with_reask,
 )
 from bot.contact import clean_name, display_phone, find_email, find_phone
 from bot.db.repository import create_lead
@@ -92,12 +93,7 @@ class ValidateLeadForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Pass extracted values on, flagging an unusable answer for a clearer re-ask."""
-        slots = tracker.slots_to_validate()
-        events = [SlotSet(k, v) for k, v in slots.items()]
-        requested = tracker.get_slot("requested_slot")
-        if requested in slots and slots[requested] is None:
-            return [*events, SlotSet(REASK, requested)]
-        return [*events, SlotSet(REASK, None)] if events else events
+        return validated_with_reask(tracker, REASK)
 
 
 def lead_signals(tracker: Tracker) -> Signals:

@@ -1,8 +1,10 @@
 """Helpers for reading the latest visitor message from a tracker, shared by the forms."""
 
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 
 # Intents that, when a message cannot be read as an answer, leave the form to the rules.
 INTERRUPTIONS = frozenset(
@@ -55,3 +57,15 @@ def latest_metadata(tracker: Tracker) -> dict[str, Any]:
         if event.get("event") == "user":
             return event.get("metadata") or {}
     return {}
+
+
+def validated_with_reask(
+    tracker: Tracker, reask_slot: str, keep: Callable[[str], bool] = lambda _: True
+) -> list[EventType]:
+    """Pass extracted slots on; flag an unreadable answer to the requested slot for a clearer re-ask."""  # noqa: E501
+    slots = tracker.slots_to_validate()
+    events = [SlotSet(k, v) for k, v in slots.items() if keep(k)]
+    requested = tracker.get_slot("requested_slot")
+    if requested in slots and slots[requested] is None:
+        return [*events, SlotSet(reask_slot, requested)]
+    return [*events, SlotSet(reask_slot, None)] if events else events

@@ -43,7 +43,6 @@ from bot.settings import get_settings
 
 WEB = ROOT / "web"
 SOCKET_IO = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
-DEFAULT_WEB_PORT = 8080
 JS = "text/javascript; charset=utf-8"
 CSS = "text/css; charset=utf-8"
 SOCKET_IO_MISSING = (
