@@ -9,7 +9,7 @@ from bot.recommendation import ASSESSMENT_SLOTS
 
 
 class ActionDeleteMyData(Action):
-    """Record a request to erase what the visitor shared and forget it in this chat."""
+    """Erase this conversation and what the visitor shared in it."""
 
     def name(self) -> str:
         """Action name."""
@@ -18,10 +18,15 @@ class ActionDeleteMyData(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Clear the answers held in the conversation and flag it for deletion."""
+        """Clear the answers and ask the tracker store to erase the conversation.
+
+        The tracker store (bot.tracker_store) deletes the conversation's events, leads,
+        bookings and callback requests instead of saving the tracker once this turn ends.
+        """
         dispatcher.utter_message(
-            text="Understood. I've cleared your answers here and flagged this conversation "
-            "so our team deletes it and anything you shared."
+            text="Done. I've deleted this conversation and what you shared in it: your "
+            "answers, your contact details and any call you booked. If you write again, "
+            "we'll start fresh."
         )
         cleared = [SlotSet(slot, None) for slot in (*ASSESSMENT_SLOTS, "recommendation")]
         return [*cleared, SlotSet("situation", None), SlotSet("deletion_requested", True)]

@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     rasa_port: int = 5005
     rasa_api_token: str = "dev-token-change-me"
     rasa_cors: str = "*"
+    rasa_workers: int = 2  # Rasa server processes (each loads the model: about 0.9 GB)
     rest_channel_enabled: bool = True
     action_server_port: int = 5055
     action_server_url: str = ""
@@ -32,6 +33,16 @@ class Settings(BaseSettings):
     telegram_webhook_url: str = ""  # public https URL of /webhooks/telegram/webhook (set at start)
     telegram_bot_username: str = ""  # without @, for t.me links
     log_level: str = "INFO"
+    # Staff app (bot.staff): server-side sessions, idle and absolute limits, lockout.
+    staff_host: str = "127.0.0.1"
+    staff_port: int = 8081
+    staff_secret_key: str = "dev-staff-secret-change-me"  # signs the login form's CSRF cookie
+    staff_cookie_secure: bool | None = None  # None = Secure cookies outside development
+    staff_idle_minutes: int = 15
+    staff_session_hours: int = 8
+    staff_max_failed_logins: int = 5
+    staff_lockout_minutes: int = 15
+    retention_days: int = 365  # `python -m bot retention purge` default
 
     class Config:
         """Read `.env` at the repository root; environment variables win."""
@@ -52,6 +63,22 @@ class Settings(BaseSettings):
         if values.get("environment") == "production" and value in PLACEHOLDER_SECRETS:
             raise ValueError("RASA_API_TOKEN must be set to a real secret in production")
         return value
+
+    @validator("staff_secret_key")
+    def _real_staff_secret_outside_dev(cls, value: str, values: dict) -> str:  # noqa: N805
+        """Refuse a placeholder staff secret in production."""
+        if values.get("environment") == "production" and (
+            value in PLACEHOLDER_SECRETS or "change-me" in value or len(value) < 32
+        ):
+            raise ValueError("STAFF_SECRET_KEY must be a real secret (32+ chars) in production")
+        return value
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Whether staff cookies carry the Secure flag."""
+        if self.staff_cookie_secure is not None:
+            return self.staff_cookie_secure
+        return self.environment != "development"
 
     @property
     def actions_url(self) -> str:

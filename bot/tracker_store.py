@@ -1,17 +1,22 @@
 """Rasa's SQL tracker store, configured from the project's DATABASE_URL."""
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.db.session import sqlite_pragmas
+from bot.db.session import session_scope, sqlite_pragmas
+from bot.privacy import erase_conversation
 from bot.settings import get_settings
+
+DELETION_SLOT = "deletion_requested"  # set by action_delete_my_data
 
 
 class ProjectSQLTrackerStore(SQLTrackerStore):
@@ -36,6 +41,18 @@ class ProjectSQLTrackerStore(SQLTrackerStore):
         if url.get_backend_name() == "sqlite":
             self._pool_sqlite_connections()
 
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Store new events, or erase the conversation when the visitor asked for deletion.
+
+        Rasa's save re-inserts every event of a session whose rows are missing, so the erasure
+        happens here instead of in the action: the tracker is not saved again, and the next
+        message starts a fresh conversation.
+        """
+        if tracker.get_slot(DELETION_SLOT):
+            await asyncio.to_thread(erase_visitor_conversation, tracker.sender_id)
+            return
+        await super().save(tracker)
+
     def _pool_sqlite_connections(self) -> None:
         """Reuse SQLite connections (SQLAlchemy 1.4 opens one per session for a file)."""
         url = self.engine.url
@@ -47,3 +64,9 @@ class ProjectSQLTrackerStore(SQLTrackerStore):
             self.engine, "connect", lambda conn, _: sqlite_pragmas(conn, foreign_keys=False)
         )
         self.sessionmaker = sessionmaker(bind=self.engine)
+
+
+def erase_visitor_conversation(conversation_id: str) -> None:
+    """Erase one conversation at the visitor's request (events and project rows, one commit)."""
+    with session_scope() as session:
+        erase_conversation(session, conversation_id, actor="visitor")

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from bot.cli import data, servers, telegram
+from bot.cli import data, privacy, servers, staff, telegram
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,10 +15,13 @@ def build_parser() -> argparse.ArgumentParser:
         ("run-rasa", servers.run_rasa),
         ("run-actions", servers.run_actions),
         ("run-web", servers.run_web),
+        ("run-staff", servers.run_staff),
     ):
         sub.add_parser(name, help=func.__doc__).set_defaults(func=func)
     data.add_commands(sub)
     telegram.add_commands(sub)
+    staff.add_commands(sub)
+    privacy.add_commands(sub)
     return parser
 
 

@@ -91,7 +91,9 @@ async def test_affirmation_uses_friendly_labels(make_tracker, domain) -> None:
     assert [b["payload"] for b in message["buttons"]] == ["/ask_second_opinion", "/out_of_scope"]
 
 
-async def test_delete_my_data_clears_answers(make_tracker, domain) -> None:
+async def test_delete_my_data_clears_answers_and_says_what_was_deleted(
+    make_tracker, domain
+) -> None:
     tracker = make_tracker(
         "delete everything", slots={"scope": "bounded", "situation": "caregiver"}
     )
@@ -99,3 +101,8 @@ async def test_delete_my_data_clears_answers(make_tracker, domain) -> None:
     events = await ActionDeleteMyData().run(dispatcher, tracker, domain)
     assert SlotSet("scope", None) in events and SlotSet("situation", None) in events
     assert SlotSet("deletion_requested", True) in events
+    reply = texts(dispatcher)
+    assert "deleted this conversation" in reply
+    for shared in ("answers", "contact details", "call you booked"):
+        assert shared in reply
+    assert "flagged" not in reply

@@ -719,6 +719,8 @@
       reconnectionDelayMax: 5000,
       randomizationFactor: 0.5,
       timeout: 10000,
+      // WebSocket only: no long-polling, so any of several server workers can hold the socket.
+      transports: ["websocket"],
     });
 
     socket.on("connect", () => {

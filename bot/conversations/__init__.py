@@ -1,0 +1,1 @@
+"""Conversations as staff see them: read from Rasa's tracker store, indexed, reviewed."""

@@ -1,0 +1,66 @@
+"""Rasa's `events` table (written by the SQL tracker store), read with SQLAlchemy Core."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, select
+from sqlalchemy.orm import Session
+
+# Rasa's own schema (rasa.core.tracker_store.SQLTrackerStore.SQLEvent); not in our migrations.
+RASA_METADATA = MetaData()
+events_table = Table(
+    "events",
+    RASA_METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(255), nullable=False, index=True),
+    Column("type_name", String(255), nullable=False),
+    Column("timestamp", Float),
+    Column("intent_name", String(255)),
+    Column("action_name", String(255)),
+    Column("data", Text),
+)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One row of Rasa's events table with its JSON decoded."""
+
+    id: int
+    conversation_id: str
+    type_name: str
+    at: datetime
+    data: dict[str, Any]
+
+
+def to_event(row: Any) -> StoredEvent:
+    """A StoredEvent from an `events` row."""
+    return StoredEvent(
+        id=row.id,
+        conversation_id=row.sender_id,
+        type_name=row.type_name,
+        at=datetime.fromtimestamp(row.timestamp or 0, tz=timezone.utc),
+        data=json.loads(row.data) if row.data else {},
+    )
+
+
+def load_events(session: Session, conversation_id: str) -> list[StoredEvent]:
+    """Every stored event of one conversation, oldest first."""
+    rows = session.execute(
+        select(events_table)
+        .where(events_table.c.sender_id == conversation_id)
+        .order_by(events_table.c.id)
+    )
+    return [to_event(row) for row in rows]
+
+
+def ensure_events_table(session: Session) -> None:
+    """Create Rasa's `events` table if Rasa has not yet (a staff app started first).
+
+    Runs on the session's own connection: a second connection would wait for the session's
+    write lock on SQLite.
+    """
+    RASA_METADATA.create_all(session.connection(), checkfirst=True)

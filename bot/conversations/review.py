@@ -1,0 +1,247 @@
+"""Staff review of one conversation: status, tags, notes and intent annotations."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot import audit
+from bot.conversations.events import events_table
+from bot.db.models import utcnow
+from bot.db.reviews import (
+    Annotation,
+    ConversationNote,
+    ConversationReview,
+    ConversationTag,
+)
+from bot.db.staff import StaffUser
+from bot.paths import ROOT
+
+DOMAIN_FILE = ROOT / "domain.yml"
+TAG_PATTERN = re.compile(r"^[a-z0-9-]{1,40}$")
+NOTE_MAX_CHARS = 2000
+TARGET = "conversation"
+
+
+class ConversationNotFoundError(LookupError):
+    """No stored events for that conversation (or that event is not in it)."""
+
+
+@dataclass(frozen=True)
+class Note:
+    """A staff note as shown beside a transcript."""
+
+    id: int
+    author: str | None  # the author's display name; None once the account is gone
+    at: datetime
+    body: str
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """Where staff review of one conversation stands."""
+
+    status: str  # "unreviewed" or "reviewed"
+    reviewed_by: str | None  # the reviewer's display name
+    reviewed_at: datetime | None
+    tags: list[str]
+    notes: list[Note]
+
+
+def known_intents() -> list[str]:
+    """The intents declared in domain.yml, in their order there."""
+    return list(domain_intents())
+
+
+@lru_cache(maxsize=1)
+def domain_intents() -> tuple[str, ...]:
+    """domain.yml's intents, read once per process."""
+    domain = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8")) or {}
+    return tuple(intent_name(item) for item in domain.get("intents") or [])
+
+
+def intent_name(item: str | dict[str, Any]) -> str:
+    """The name of a domain intent entry (`greet` or `{greet: {use_entities: ...}}`)."""
+    return item if isinstance(item, str) else next(iter(item))
+
+
+def actor_of(user: StaffUser) -> str:
+    """The audit actor for a staff user."""
+    return f"staff:{user.username}"
+
+
+def require_conversation(session: Session, conversation_id: str) -> None:
+    """Raise ConversationNotFoundError unless the tracker store holds that conversation."""
+    found = session.execute(
+        select(events_table.c.id).where(events_table.c.sender_id == conversation_id).limit(1)
+    ).first()
+    if found is None:
+        raise ConversationNotFoundError(f"no conversation {conversation_id!r}")
+
+
+def review_state(session: Session, conversation_id: str) -> ReviewState:
+    """Review status, reviewer, tags and notes (oldest first) of one conversation."""
+    review = session.get(ConversationReview, conversation_id)
+    reviewer = session.get(StaffUser, review.reviewed_by) if review and review.reviewed_by else None
+    tags = session.scalars(
+        select(ConversationTag.tag)
+        .where(ConversationTag.conversation_id == conversation_id)
+        .order_by(ConversationTag.tag)
+    ).all()
+    rows = session.execute(
+        select(ConversationNote, StaffUser.display_name)
+        .outerjoin(StaffUser, StaffUser.id == ConversationNote.author_id)
+        .where(ConversationNote.conversation_id == conversation_id)
+        .order_by(ConversationNote.created_at, ConversationNote.id)
+    ).all()
+    return ReviewState(
+        status=review.status if review else "unreviewed",
+        reviewed_by=reviewer.display_name if reviewer else None,
+        reviewed_at=review.reviewed_at if review else None,
+        tags=list(tags),
+        notes=[Note(n.id, author, n.created_at, n.body) for n, author in rows],
+    )
+
+
+def set_reviewed(session: Session, conversation_id: str, user: StaffUser, reviewed: bool) -> None:
+    """Mark a conversation reviewed by `user` now, or back to unreviewed."""
+    require_conversation(session, conversation_id)
+    review = session.get(ConversationReview, conversation_id)
+    if review is None:
+        review = ConversationReview(conversation_id=conversation_id)
+        session.add(review)
+    review.status = "reviewed" if reviewed else "unreviewed"
+    review.reviewed_by = user.id if reviewed else None
+    review.reviewed_at = utcnow() if reviewed else None
+    session.flush()
+    record(session, user, "mark_reviewed" if reviewed else "mark_unreviewed", conversation_id)
+
+
+def valid_tag(tag: str) -> str:
+    """The tag, trimmed and lower-cased, or ValueError if it is not 1-40 of [a-z0-9-]."""
+    cleaned = tag.strip().lower()
+    if not TAG_PATTERN.match(cleaned):
+        raise ValueError("a tag is 1-40 characters: lowercase letters, digits and hyphens")
+    return cleaned
+
+
+def add_tag(session: Session, conversation_id: str, user: StaffUser, tag: str) -> str:
+    """Put a tag on a conversation (no-op if it is already there); returns the stored tag."""
+    tag = valid_tag(tag)
+    require_conversation(session, conversation_id)
+    exists = session.scalar(
+        select(ConversationTag.id).where(
+            ConversationTag.conversation_id == conversation_id, ConversationTag.tag == tag
+        )
+    )
+    if exists is None:
+        session.add(ConversationTag(conversation_id=conversation_id, tag=tag))
+        session.flush()
+        record(session, user, "add_tag", conversation_id)
+    return tag
+
+
+def remove_tag(session: Session, conversation_id: str, user: StaffUser, tag: str) -> bool:
+    """Take a tag off a conversation; False if it was not there."""
+    tag = valid_tag(tag)
+    removed = session.execute(
+        delete(ConversationTag).where(
+            ConversationTag.conversation_id == conversation_id, ConversationTag.tag == tag
+        )
+    ).rowcount
+    if removed:
+        record(session, user, "remove_tag", conversation_id)
+    return bool(removed)
+
+
+def add_note(
+    session: Session, conversation_id: str, user: StaffUser, body: str
+) -> ConversationNote:
+    """Add a note of 1-2000 characters (surrounding whitespace trimmed) by `user`."""
+    body = body.strip()
+    if not 1 <= len(body) <= NOTE_MAX_CHARS:
+        raise ValueError(f"a note is 1-{NOTE_MAX_CHARS} characters")
+    require_conversation(session, conversation_id)
+    note = ConversationNote(conversation_id=conversation_id, author_id=user.id, body=body)
+    session.add(note)
+    session.flush()
+    record(session, user, "add_note", conversation_id, note_id=note.id)
+    return note
+
+
+def visitor_message(session: Session, conversation_id: str, event_id: int) -> dict[str, Any]:
+    """The stored `user` event `event_id` of that conversation, or an error saying why not."""
+    row = session.execute(
+        select(events_table.c.type_name, events_table.c.data).where(
+            events_table.c.id == event_id, events_table.c.sender_id == conversation_id
+        )
+    ).first()
+    if row is None:
+        raise ConversationNotFoundError(f"no event {event_id} in conversation {conversation_id!r}")
+    if row.type_name != "user":
+        raise ValueError("only visitor messages can be annotated")
+    data = json.loads(row.data) if row.data else {}
+    text = (data.get("text") or "").strip()
+    if not text or text.startswith("/"):
+        raise ValueError("only typed visitor messages can be annotated, not button clicks")
+    return data
+
+
+def annotate(
+    session: Session, conversation_id: str, event_id: int, corrected_intent: str, user: StaffUser
+) -> Annotation:
+    """Save (or change) the correct intent of one visitor message of a conversation."""
+    if corrected_intent not in domain_intents():
+        raise ValueError(f"unknown intent {corrected_intent!r}")
+    data = visitor_message(session, conversation_id, event_id)
+    annotation = session.scalar(
+        select(Annotation).where(
+            Annotation.conversation_id == conversation_id, Annotation.event_id == event_id
+        )
+    )
+    now = utcnow()
+    if annotation is None:
+        annotation = Annotation(
+            conversation_id=conversation_id,
+            event_id=event_id,
+            text=data["text"],
+            predicted_intent=((data.get("parse_data") or {}).get("intent") or {}).get("name"),
+            created_at=now,
+        )
+        session.add(annotation)
+    annotation.corrected_intent = corrected_intent
+    annotation.author_id = user.id
+    annotation.updated_at = now
+    session.flush()
+    record(session, user, "annotate", conversation_id, event_id=event_id)
+    return annotation
+
+
+def annotations_for(session: Session, conversation_id: str) -> dict[int, Annotation]:
+    """The annotations of one conversation by the event id of the message they correct."""
+    rows = session.scalars(
+        select(Annotation).where(Annotation.conversation_id == conversation_id)
+    ).all()
+    return {row.event_id: row for row in rows}
+
+
+def record(
+    session: Session, user: StaffUser, action: str, conversation_id: str, **details: Any
+) -> None:
+    """Audit one review edit with ids only (tags, notes and texts may hold health details)."""
+    audit.record(
+        session,
+        actor=actor_of(user),
+        action=action,
+        target_type=TARGET,
+        target_id=conversation_id,
+        details=details or None,
+    )

@@ -1,0 +1,127 @@
+"""What one conversation amounted to: channel, times, outcome and the flags staff filter on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.conversations.events import StoredEvent
+from bot.conversations.transcript import (
+    ActionRun,
+    SlotChange,
+    Transcript,
+    VisitorMessage,
+    build_transcript,
+)
+
+LOW_CONFIDENCE = 0.6
+FALLBACK_INTENT = "nlu_fallback"
+FALLBACK_ACTIONS = {
+    "action_default_fallback",
+    "action_default_ask_affirmation",
+    "action_default_ask_rephrase",
+    "action_two_stage_fallback",
+}
+UNKNOWN_CHANNEL = "unknown"
+SEARCH_TEXT_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The indexed facts about one conversation."""
+
+    channel: str
+    started_at: datetime
+    last_at: datetime
+    user_messages: int
+    outcome: str
+    recommendation: str | None
+    emergency: bool
+    fallback: bool
+    low_confidence: bool
+    human_requested: bool
+    search_text: str
+
+
+def summarise(events: Sequence[StoredEvent], *, lead: Any = None, booked: bool = False) -> Summary:
+    """Summarise a non-empty list of one conversation's events (oldest first).
+
+    `lead` is the conversation's Lead row (or anything truthy if one exists); `booked` says
+    whether one of its leads has a confirmed booking.
+    """
+    if not events:
+        raise ValueError("a conversation needs at least one event")
+    transcript = build_transcript(events)
+    visitor = transcript.visitor_messages()
+    recommendation = last_value_set(transcript, "recommendation")
+    return Summary(
+        channel=next((m.channel for m in visitor if m.channel), UNKNOWN_CHANNEL),
+        started_at=events[0].at,
+        last_at=events[-1].at,
+        user_messages=len(visitor),
+        outcome=outcome(transcript, recommendation, lead=lead, booked=booked),
+        recommendation=recommendation,
+        emergency=flagged(transcript, "emergency", "action_emergency", "emergency_triggered"),
+        fallback=had_fallback(transcript),
+        low_confidence=any(low_confidence(m) for m in visitor),
+        human_requested=flagged(
+            transcript, "request_human", "action_request_human", "human_requested"
+        ),
+        search_text=search_text(transcript),
+    )
+
+
+def outcome(transcript: Transcript, recommendation: str | None, *, lead: Any, booked: bool) -> str:
+    """booked, lead (without booking), recommendation (only) or none."""
+    if booked or transcript.slots.get("booking_id"):
+        return "booked"
+    if lead or last_value_set(transcript, "lead_id") is not None:
+        return "lead"
+    return "recommendation" if recommendation else "none"
+
+
+def last_value_set(transcript: Transcript, slot: str) -> Any:
+    """The last non-empty value a slot was set to in the conversation, or None."""
+    values = [i.value for i in transcript.items if isinstance(i, SlotChange) and i.name == slot]
+    return next((value for value in reversed(values) if value not in (None, "")), None)
+
+
+def flagged(transcript: Transcript, intent: str, action: str, slot: str) -> bool:
+    """Whether the intent was predicted, the action ran or the flag slot was set true."""
+    for item in transcript.items:
+        if isinstance(item, VisitorMessage) and item.intent == intent:
+            return True
+        if isinstance(item, ActionRun) and item.action == action:
+            return True
+        if isinstance(item, SlotChange) and item.name == slot and item.value is True:
+            return True
+    return False
+
+
+def had_fallback(transcript: Transcript) -> bool:
+    """Whether the NLU fell back or a fallback action ran."""
+    return any(
+        (isinstance(item, VisitorMessage) and item.intent == FALLBACK_INTENT)
+        or (isinstance(item, ActionRun) and item.action in FALLBACK_ACTIONS)
+        for item in transcript.items
+    )
+
+
+def low_confidence(message: VisitorMessage) -> bool:
+    """A visitor message the NLU was unsure about (below LOW_CONFIDENCE, or a fallback)."""
+    if message.intent == FALLBACK_INTENT:
+        return True
+    return message.confidence is not None and message.confidence < LOW_CONFIDENCE
+
+
+def search_text(transcript: Transcript) -> str:
+    """Lower-cased visitor messages and booking references, one per line, for LIKE searches."""
+    lines = [" ".join(m.text.split()) for m in transcript.visitor_messages() if m.text]
+    lines += [
+        str(item.value)
+        for item in transcript.items
+        if isinstance(item, SlotChange) and item.name == "booking_id" and item.value
+    ]
+    return "\n".join(lines).lower()[:SEARCH_TEXT_LIMIT]

@@ -1,0 +1,162 @@
+"""A conversation's stored Rasa events as a readable transcript for staff."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from bot.conversations.events import StoredEvent
+
+HIDDEN_ACTIONS = {"action_listen", "action_session_start"}
+
+
+@dataclass(frozen=True)
+class Entity:
+    """An entity the NLU found in a visitor message."""
+
+    entity: str
+    value: Any
+    start: int | None
+    end: int | None
+
+
+@dataclass(frozen=True)
+class VisitorMessage:
+    """What the visitor wrote, with the predicted intent, its confidence and the entities."""
+
+    kind: ClassVar[str] = "visitor"
+    event_id: int
+    at: datetime
+    text: str
+    intent: str | None
+    confidence: float | None
+    entities: list[Entity]
+    channel: str | None
+
+
+@dataclass(frozen=True)
+class BotMessage:
+    """What the assistant replied, its button titles and the action that sent it."""
+
+    kind: ClassVar[str] = "bot"
+    event_id: int
+    at: datetime
+    text: str
+    buttons: list[str]
+    action: str | None
+
+
+@dataclass(frozen=True)
+class ActionRun:
+    """An action the assistant ran, with the policy that chose it."""
+
+    kind: ClassVar[str] = "action"
+    event_id: int
+    at: datetime
+    action: str
+    policy: str | None
+    confidence: float | None
+
+
+@dataclass(frozen=True)
+class SlotChange:
+    """A slot set (or cleared, value None) during the conversation."""
+
+    kind: ClassVar[str] = "slot"
+    event_id: int
+    at: datetime
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    """The start of a conversation session."""
+
+    kind: ClassVar[str] = "session"
+    event_id: int
+    at: datetime
+
+
+Item = VisitorMessage | BotMessage | ActionRun | SlotChange | SessionStart
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """The items in stored order and each slot's last value (across all sessions)."""
+
+    items: list[Item]
+    slots: dict[str, Any] = field(default_factory=dict)
+
+    def visitor_messages(self) -> list[VisitorMessage]:
+        """Only the visitor's messages."""
+        return [item for item in self.items if isinstance(item, VisitorMessage)]
+
+
+def build_transcript(events: Iterable[StoredEvent]) -> Transcript:
+    """The transcript of one conversation's events (oldest first)."""
+    items: list[Item] = []
+    slots: dict[str, Any] = {}
+    last_action: str | None = None
+    for event in events:
+        item = to_item(event, last_action)
+        if isinstance(item, ActionRun):
+            last_action = item.action
+        if isinstance(item, SlotChange):
+            slots[item.name] = item.value
+        if item is not None and not hidden(item):
+            items.append(item)
+    return Transcript(items=items, slots=slots)
+
+
+def hidden(item: Item) -> bool:
+    """Whether an item is bookkeeping staff need not see (listening, session-start action)."""
+    return isinstance(item, ActionRun) and item.action in HIDDEN_ACTIONS
+
+
+def to_item(event: StoredEvent, last_action: str | None) -> Item | None:
+    """The transcript item for one event, or None for events staff need not see."""
+    data = event.data
+    if event.type_name == "user":
+        return visitor_message(event)
+    if event.type_name == "bot":
+        metadata = data.get("metadata") or {}
+        buttons = (data.get("data") or {}).get("buttons") or []
+        return BotMessage(
+            event_id=event.id,
+            at=event.at,
+            text=data.get("text") or "",
+            buttons=[str(b.get("title", "")) for b in buttons if isinstance(b, dict)],
+            action=metadata.get("utter_action") or last_action,
+        )
+    if event.type_name == "action" and data.get("name"):
+        return ActionRun(event.id, event.at, data["name"], data.get("policy"),
+                         data.get("confidence"))  # fmt: skip
+    if event.type_name == "slot" and data.get("name"):
+        return SlotChange(event.id, event.at, data["name"], data.get("value"))
+    if event.type_name == "session_started":
+        return SessionStart(event.id, event.at)
+    return None
+
+
+def visitor_message(event: StoredEvent) -> VisitorMessage:
+    """A VisitorMessage from a `user` event's parse data."""
+    data = event.data
+    parse = data.get("parse_data") or {}
+    intent = parse.get("intent") or {}
+    return VisitorMessage(
+        event_id=event.id,
+        at=event.at,
+        text=data.get("text") or "",
+        intent=intent.get("name"),
+        confidence=intent.get("confidence"),
+        entities=[to_entity(e) for e in parse.get("entities") or [] if isinstance(e, dict)],
+        channel=data.get("input_channel"),
+    )
+
+
+def to_entity(raw: dict[str, Any]) -> Entity:
+    """An Entity from Rasa's entity dict."""
+    return Entity(str(raw.get("entity", "")), raw.get("value"), raw.get("start"), raw.get("end"))

@@ -1,0 +1,106 @@
+"""Staff review tables: the conversation index, review status, tags, notes and annotations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped
+
+from bot.db.models import Base, UTCDateTime, one_of, utcnow
+
+OUTCOMES = ("booked", "lead", "recommendation", "none")
+REVIEW_STATUSES = ("unreviewed", "reviewed")
+
+
+class ConversationIndex(Base):
+    """A searchable summary of one tracker-store conversation, rebuilt from Rasa's events."""
+
+    __tablename__ = "conversation_index"
+    __table_args__ = (
+        CheckConstraint(one_of("outcome", OUTCOMES), name="outcome"),
+        Index("ix_conversation_index_last_at", "last_at"),
+    )
+
+    conversation_id: Mapped[str] = Column(String(255), primary_key=True)
+    channel: Mapped[str] = Column(String(32), nullable=False)
+    started_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    last_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    last_event_id: Mapped[int] = Column(Integer, nullable=False)
+    user_messages: Mapped[int] = Column(Integer, nullable=False, default=0)
+    outcome: Mapped[str] = Column(String(16), nullable=False, default="none")
+    recommendation: Mapped[str | None] = Column(String(32), nullable=True)
+    emergency: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    fallback: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    low_confidence: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    human_requested: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    search_text: Mapped[str] = Column(Text, nullable=False, default="")
+
+
+class ConversationReview(Base):
+    """Whether staff have reviewed a conversation, by whom and when."""
+
+    __tablename__ = "conversation_reviews"
+    __table_args__ = (CheckConstraint(one_of("status", REVIEW_STATUSES), name="status"),)
+
+    conversation_id: Mapped[str] = Column(String(255), primary_key=True)
+    status: Mapped[str] = Column(String(16), nullable=False, default="unreviewed")
+    reviewed_by: Mapped[int | None] = Column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
+    )
+    reviewed_at: Mapped[datetime | None] = Column(UTCDateTime, nullable=True)
+
+
+class ConversationTag(Base):
+    """A short label staff put on a conversation."""
+
+    __tablename__ = "conversation_tags"
+    __table_args__ = (UniqueConstraint("conversation_id", "tag"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(255), nullable=False, index=True)
+    tag: Mapped[str] = Column(String(40), nullable=False)
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class ConversationNote(Base):
+    """A staff note on a conversation."""
+
+    __tablename__ = "conversation_notes"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(255), nullable=False, index=True)
+    author_id: Mapped[int | None] = Column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
+    )
+    body: Mapped[str] = Column(Text, nullable=False)
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class Annotation(Base):
+    """A staff correction of the intent predicted for one visitor message."""
+
+    __tablename__ = "annotations"
+    __table_args__ = (UniqueConstraint("conversation_id", "event_id"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(255), nullable=False, index=True)
+    event_id: Mapped[int] = Column(Integer, nullable=False)  # Rasa's events.id of the message
+    text: Mapped[str] = Column(Text, nullable=False)
+    predicted_intent: Mapped[str | None] = Column(String(64), nullable=True)
+    corrected_intent: Mapped[str] = Column(String(64), nullable=False)
+    author_id: Mapped[int | None] = Column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
