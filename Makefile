@@ -63,6 +63,7 @@ run: train db ## Set up, train if needed, start everything on the embedded SQLit
 	echo "  HTTP API:      http://localhost:$${RASA_PORT:-5005}/status?token=<RASA_API_TOKEN>"; \
 	echo "  Action server: http://localhost:$${ACTION_SERVER_PORT:-5055}"; \
 	echo "  Demo site:     http://localhost:$${WEB_PORT:-8080}  (company page with the chat widget)"; \
+	echo "  Staff app:     http://localhost:$${STAFF_PORT:-8081}  (first admin: see README.md, Staff app)"; \
 	echo "  Talk to it:    make shell   (in another terminal), or see README.md"; \
 	echo ""
 	$(BIN)/honcho start -f Procfile

@@ -16,7 +16,15 @@ def test_placeholder_token_is_refused_in_production() -> None:
 
 
 def test_real_token_is_accepted_in_production() -> None:
-    assert Settings(environment="production", rasa_api_token="s3cr3t-" * 4).environment
+    settings = Settings(
+        environment="production", rasa_api_token="s3cr3t-" * 4, staff_secret_key="k3y-" * 10
+    )
+    assert settings.environment == "production" and settings.cookies_secure
+
+
+def test_placeholder_staff_secret_is_refused_in_production() -> None:
+    with pytest.raises(ValidationError, match="STAFF_SECRET_KEY"):
+        Settings(environment="production", rasa_api_token="s3cr3t-" * 4)
 
 
 def test_unknown_environment_is_refused() -> None:

@@ -1,0 +1,178 @@
+"""The staff web app: transcripts, leads, bookings and the dashboard, behind named accounts.
+
+A separate process from the demo site (`python -m bot run-staff`, STAFF_HOST:STAFF_PORT,
+default 127.0.0.1:8081). Pages are rendered on the server (Jinja2, autoescaped) and need no
+JavaScript. Sessions live in the database (`bot.staff.sessions`); every route declares the
+permission it needs (`bot.staff.permissions`); every POST carries a CSRF token. Each response
+carries a strict Content-Security-Policy and the other security headers; pages behind the login
+are never cached.
+
+`app.state.clock` gives the current time (aware UTC) for session limits and lockouts: tests
+replace it to move time forward without sleeping.
+"""
+
+from __future__ import annotations
+
+from argparse import Namespace
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.db.models import utcnow
+from bot.db.session import session_factory
+from bot.settings import Settings, get_settings
+from bot.staff.views import (
+    admin,
+    auth,
+    availability,
+    conversations,
+    dashboard,
+    leads,
+    operations,
+)
+from bot.staff.views.base import Context, redirect, render, requires
+
+STATIC = Path(__file__).resolve().parent / "static"
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'none'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response; anything but static files is `no-store`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+                headers["Cache-Control"] = "no-cache" if static else "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+@requires(None)
+def home(_: Context) -> Response:
+    """GET /: the inbox."""
+    return redirect("/conversations")
+
+
+async def healthz(_: Request) -> Response:
+    """GET /healthz: the process is up."""
+    return Response("ok\n", media_type="text/plain")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's HTTP errors (404, 405, a malformed form) as a plain page."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
+    return render(
+        request,
+        "error.html",
+        {"title": titles.get(status, "Error"), "message": _error_text(status), "user": None},
+        status,
+    )
+
+
+def _error_text(status: int) -> str:
+    """A short explanation of an HTTP error status."""
+    if status == 404:
+        return "There is no such page."
+    if status == 405:
+        return "This address does not accept that kind of request."
+    return "The request could not be handled."
+
+
+def routes() -> list[Route | Mount]:
+    """Every route of the staff app (each view module lists its own)."""
+    return [
+        Route("/", home, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        *auth.routes,
+        *conversations.routes,
+        *leads.routes,
+        *operations.routes,
+        *availability.routes,
+        *dashboard.routes,
+        *admin.routes,
+        Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
+    ]
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None
+) -> Starlette:
+    """The staff app on `settings.database_url` (default: the process settings).
+
+    `settings` gives the database, the cookie flags and the signing key; the session limits and
+    the lockout are applied by `bot.staff.sessions` and `bot.staff.accounts` from the process
+    settings (`get_settings()`).
+    """
+    settings = settings or get_settings()
+    app = Starlette(routes=routes(), exception_handlers={HTTPException: http_error})
+    app.state.settings = settings
+    app.state.sessions = session_factory(settings.database_url)
+    app.state.clock = clock or utcnow
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def run_staff(_: Namespace | None = None) -> int:
+    """Serve the staff app (STAFF_HOST:STAFF_PORT, default 127.0.0.1:8081)."""
+    import uvicorn
+
+    from bot.conversations.events import ensure_events_table
+
+    settings = get_settings()
+    with session_factory(settings.database_url)() as db:
+        ensure_events_table(db)  # the inbox reads Rasa's table even before Rasa has run
+        db.commit()
+    print(f"Staff app: http://localhost:{settings.staff_port}", flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.staff_host,
+        port=settings.staff_port,
+        log_level=settings.log_level.lower(),
+        server_header=False,
+        ws="none",
+        proxy_headers=False,
+        access_log=False,  # request lines hold search text and conversation ids
+    )
+    return 0

@@ -1,0 +1,113 @@
+"""Administration: staff accounts (create, role, deactivate, reset password) and the audit log."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot import audit
+from bot.db.staff import ROLES
+from bot.staff import accounts
+from bot.staff.permissions import ROLE_PERMISSIONS, Permission
+from bot.staff.views.base import Context, redirect, requires
+
+AUDIT_ROWS = 100
+NOTICES = {
+    "created": "The account was created.",
+    "role": "The role was changed.",
+    "deactivated": "The account was deactivated and its sessions ended.",
+    "activated": "The account was activated.",
+    "password": "The password was reset; the account is unlocked and its sessions ended.",
+}
+
+
+def audit_user(ctx: Context, user_id: int, action: str, **details: object) -> None:
+    """Record an account change made in the staff app (same actions as the command line)."""
+    ctx.audit(action, "staff_user", user_id, details or None)
+
+
+@requires(Permission.MANAGE_USERS)
+def users(ctx: Context) -> Response:
+    """GET /users: every account with its role and state, and the forms to change them."""
+    notice = NOTICES.get(ctx.request.query_params.get("done", ""))
+    if notice:
+        ctx.messages.append(notice)
+    return ctx.render(
+        "users.html",
+        title="Staff users",
+        users=accounts.list_users(ctx.db),
+        roles=ROLES,
+        is_locked=lambda user: accounts.is_locked(user, ctx.now),
+        permissions={role: sorted(p.value for p in ROLE_PERMISSIONS[role]) for role in ROLES},
+    )
+
+
+@requires(Permission.MANAGE_USERS)
+def create_user(ctx: Context) -> Response:
+    """POST /users: create a named account (the password policy applies)."""
+    if ctx.field("password", strip=False) != ctx.field("password_again", strip=False):
+        raise ValueError("the two passwords differ")
+    user = accounts.create_user(
+        ctx.db,
+        username=ctx.field("username"),
+        display_name=ctx.field("display_name"),
+        role=ctx.field("role"),
+        password=ctx.field("password", strip=False),
+    )
+    audit_user(ctx, user.id, "user_created", role=user.role)
+    return redirect("/users?done=created")
+
+
+@requires(Permission.MANAGE_USERS)
+def set_role(ctx: Context) -> Response:
+    """POST /users/{username}/role: give an account another role."""
+    before = accounts.get_user(ctx.db, ctx.param("username")).role
+    user = accounts.set_role(ctx.db, ctx.param("username"), ctx.field("role"))
+    if user.role != before:
+        audit_user(ctx, user.id, "role_changed", previous=before, role=user.role)
+    return redirect("/users?done=role")
+
+
+@requires(Permission.MANAGE_USERS)
+def deactivate(ctx: Context) -> Response:
+    """POST /users/{username}/deactivate: switch an account off and end its sessions."""
+    user = accounts.deactivate(ctx.db, ctx.param("username"))
+    audit_user(ctx, user.id, "user_deactivated")
+    return redirect("/users?done=deactivated")
+
+
+@requires(Permission.MANAGE_USERS)
+def activate(ctx: Context) -> Response:
+    """POST /users/{username}/activate: switch a deactivated account back on."""
+    user = accounts.activate(ctx.db, ctx.param("username"))
+    audit_user(ctx, user.id, "user_activated")
+    return redirect("/users?done=activated")
+
+
+@requires(Permission.MANAGE_USERS)
+def reset_password(ctx: Context) -> Response:
+    """POST /users/{username}/password: set a new password, unlock, end the account's sessions."""
+    if ctx.field("password", strip=False) != ctx.field("password_again", strip=False):
+        raise ValueError("the two passwords differ")
+    user = accounts.set_password(ctx.db, ctx.param("username"), ctx.field("password", strip=False))
+    audit_user(ctx, user.id, "password_changed")
+    return redirect("/users?done=password")
+
+
+@requires(Permission.VIEW_AUDIT)
+def audit_log(ctx: Context) -> Response:
+    """GET /audit: whether the hash chain verifies, and the newest entries."""
+    report = audit.verify(ctx.db)
+    entries = list(reversed(audit.tail(ctx.db, AUDIT_ROWS)))
+    return ctx.render("audit.html", title="Audit log", report=report, entries=entries)
+
+
+routes = [
+    Route("/users", users, methods=["GET"]),
+    Route("/users", create_user, methods=["POST"]),
+    Route("/users/{username}/role", set_role, methods=["POST"]),
+    Route("/users/{username}/deactivate", deactivate, methods=["POST"]),
+    Route("/users/{username}/activate", activate, methods=["POST"]),
+    Route("/users/{username}/password", reset_password, methods=["POST"]),
+    Route("/audit", audit_log, methods=["GET"]),
+]

@@ -1,0 +1,306 @@
+"""What every staff page shares: the signed-in context, the permission check, CSRF, rendering."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from bot import audit
+from bot.conversations.review import ConversationNotFoundError, actor_of
+from bot.db.staff import StaffSession, StaffUser
+from bot.settings import Settings
+from bot.staff.csrf import FIELD, tokens_match
+from bot.staff.permissions import Permission, can
+from bot.staff.sessions import load_session
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+MAX_FIELDS = 60
+MAX_PART_BYTES = 64 * 1024
+SESSION_COOKIE = "pilotrock_staff"
+SECURE_SESSION_COOKIE = "__Host-pilotrock_staff"  # the prefix needs Secure, path=/ and no Domain
+
+ERROR_TITLES = {403: "Forbidden", 404: "Not found"}
+
+Handler = Callable[["Context"], Response]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+# Menu entries: (path, label, permission needed to see the entry).
+MENU = (
+    ("/conversations", "Inbox", Permission.VIEW_CONVERSATIONS),
+    ("/leads", "Leads", Permission.VIEW_LEADS),
+    ("/bookings", "Bookings", Permission.VIEW_BOOKINGS),
+    ("/callbacks", "Callbacks", Permission.MANAGE_CALLBACKS),
+    ("/outbox", "Outbox", Permission.VIEW_OUTBOX),
+    ("/availability", "Availability", Permission.EDIT_AVAILABILITY),
+    ("/dashboard", "Dashboard", Permission.VIEW_DASHBOARD),
+    ("/users", "Users", Permission.MANAGE_USERS),
+    ("/audit", "Audit log", Permission.VIEW_AUDIT),
+)
+
+
+def _format_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A timestamp as text in UTC (the staff app's one clock)."""
+    return "" if value is None else value.strftime(fmt) + " UTC"
+
+
+def _local(value: datetime | None, zone: str) -> str:
+    """A timestamp as wall-clock time in an IANA zone ('Wed 05 Mar 10:00 MST')."""
+    return "" if value is None else value.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M %Z")
+
+
+def _shown(value: object) -> str:
+    """A slot or entity value as text (JSON for lists and mappings; escaped by the template)."""
+    if value is None:
+        return "(empty)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def make_environment() -> Environment:
+    """The templates' Jinja2 environment: autoescape on for every template, strict undefined."""
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["utc"] = _format_time
+    env.filters["shown"] = _shown
+    env.filters["local"] = _local
+    return env
+
+
+ENVIRONMENT = make_environment()
+
+
+def session_cookie_name(settings: Settings) -> str:
+    """The session cookie's name (`__Host-` prefixed when cookies are Secure)."""
+    return SECURE_SESSION_COOKIE if settings.cookies_secure else SESSION_COOKIE
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """`target` if it is a path on this site (no scheme, host or backslash), else `default`."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return default
+    parts = urlsplit(target)
+    return default if parts.scheme or parts.netloc else target
+
+
+def login_url(*, next_path: str | None = None, **flags: str) -> str:
+    """/login with an optional `next` path to return to and message flags."""
+    query = dict(flags)
+    if next_path and local_path(next_path, "") not in ("", "/"):
+        query["next"] = next_path
+    return "/login" + ("?" + urlencode(query) if query else "")
+
+
+def page_number(value: str | None) -> int:
+    """A page number from the query (1 when missing or not a positive number)."""
+    return int(value) if value and value.isdigit() and 0 < int(value) < 1_000_000 else 1
+
+
+def redirect(url: str) -> RedirectResponse:
+    """A 303 See Other to `url` (after a POST the browser GETs the page)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """Render a template (autoescaped) into an HTML response."""
+    html = ENVIRONMENT.get_template(template).render(request=request, **context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+@dataclass
+class Context:
+    """One signed-in request: the database session, the staff member, the form, the time."""
+
+    request: Request
+    db: Session
+    settings: Settings
+    now: datetime
+    user: StaffUser
+    staff_session: StaffSession
+    form: FormData | None = None
+    messages: list[str] = field(default_factory=list)
+
+    def can(self, permission: Permission) -> bool:
+        """Whether the signed-in staff member holds `permission`."""
+        return can(self.user.role, permission)
+
+    @property
+    def actor(self) -> str:
+        """This staff member as an audit actor."""
+        return actor_of(self.user)
+
+    def audit(
+        self,
+        action: str,
+        target_type: str,
+        target_id: str | int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an audit record by this staff member (ids and counts only in `details`)."""
+        audit.record(
+            self.db,
+            actor=self.actor,
+            action=action,
+            target_type=target_type,
+            target_id=None if target_id is None else str(target_id),
+            details=details,
+        )
+
+    def field(self, name: str, default: str = "", *, strip: bool = True) -> str:
+        """A form field as text, trimmed unless told (files and missing fields: `default`)."""
+        value = self.form.get(name) if self.form is not None else None
+        if not isinstance(value, str):
+            return default
+        return value.strip() if strip else value
+
+    def param(self, name: str) -> str:
+        """A path parameter as text."""
+        return str(self.request.path_params[name])
+
+    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        """Render a page with the menu, the user and the CSRF token filled in."""
+        menu = [(path, label) for path, label, needed in MENU if self.can(needed)]
+        return render(
+            self.request,
+            template,
+            {
+                "user": self.user,
+                "menu": menu,
+                "csrf_token": self.staff_session.csrf_token,
+                "can": self.can,
+                "P": Permission,
+                "now": self.now,
+                "messages": self.messages,
+                **context,
+            },
+            status_code,
+        )
+
+    def fail(self, message: str, status_code: int = 400) -> HTMLResponse:
+        """An error page with a message and a way back."""
+        title = ERROR_TITLES.get(status_code, "Not done")
+        return self.render("error.html", status_code, title=title, message=message)
+
+
+def forbidden(request: Request, message: str) -> HTMLResponse:
+    """The 403 page (shown without the menu: nothing is assumed about the visitor)."""
+    return render(
+        request, "error.html", {"title": "Forbidden", "message": message, "user": None}, 403
+    )
+
+
+def _open(request: Request) -> Session:
+    """A database session from the app's session factory."""
+    factory: sessionmaker = request.app.state.sessions
+    return factory()
+
+
+def _signed_in(
+    request: Request, form: FormData | None, handler: Handler, permission: Permission | None
+) -> Response:
+    """Load the session, check permission and CSRF, run the handler in one transaction."""
+    settings: Settings = request.app.state.settings
+    now: datetime = request.app.state.clock()
+    token = request.cookies.get(session_cookie_name(settings))
+    with _open(request) as db:
+        staff_session = load_session(db, token, now=now) if token else None
+        db.commit()  # keeps last_seen_at, or the removal of an expired session
+        if staff_session is None:
+            return _to_login(request, settings, expired=bool(token))
+        context = Context(request, db, settings, now, staff_session.user, staff_session, form)
+        if permission is not None and not context.can(permission):
+            return context.fail("Your role does not allow this page or action.", 403)
+        if form is not None and not tokens_match(staff_session.csrf_token, form.get(FIELD)):
+            return context.fail(CSRF_MESSAGE, 403)
+        try:
+            response = handler(context)
+            db.commit()
+        except ConversationNotFoundError:
+            db.rollback()
+            return context.fail("There is no such conversation (it may have been erased).", 404)
+        except ValueError as error:  # invalid input: the message says what to change
+            db.rollback()
+            return context.fail(str(error))
+        except BaseException:
+            db.rollback()
+            raise
+        return response
+
+
+CSRF_MESSAGE = (
+    "The form's security token is missing or wrong. Reload the page and try again; "
+    "nothing was changed."
+)
+
+
+def _to_login(request: Request, settings: Settings, *, expired: bool) -> Response:
+    """Redirect to the login page; an ended session says so and loses its cookie."""
+    next_path = request.url.path
+    if request.url.query:
+        next_path += "?" + request.url.query
+    if request.method != "GET":
+        next_path = None
+    flags = {"expired": "1"} if expired else {}
+    response = redirect(login_url(next_path=next_path, **flags))
+    if expired:
+        clear_session_cookie(response, settings)
+    return response
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    """Remove the session cookie from the browser."""
+    response.delete_cookie(
+        session_cookie_name(settings),
+        path="/",
+        secure=settings.cookies_secure,
+        httponly=True,
+        samesite="strict",
+    )
+
+
+async def read_form(request: Request) -> FormData | None:
+    """The posted form (small fields, no files), or None for other methods."""
+    if request.method != "POST":
+        return None
+    return await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_PART_BYTES)
+
+
+def requires(permission: Permission | None) -> Callable[[Handler], Endpoint]:
+    """Make a handler a route that needs a signed-in staff member holding `permission`.
+
+    None means any signed-in staff member. POSTs must carry the session's CSRF token.
+    """
+
+    def wrap(handler: Handler) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            form = await read_form(request)
+            return await run_in_threadpool(_signed_in, request, form, handler, permission)
+
+        endpoint.__name__ = handler.__name__
+        endpoint.__doc__ = handler.__doc__
+        endpoint.permission = permission  # type: ignore[attr-defined]
+        return endpoint
+
+    return wrap

@@ -1,0 +1,318 @@
+"""The inbox and the transcript view, with tags, notes, review status, annotations and erasure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.conversations import review
+from bot.conversations.events import load_events
+from bot.conversations.inbox import (
+    CHANNEL_LABELS,
+    CHANNELS,
+    OUTCOME_LABELS,
+    RECOMMENDATION_LABELS,
+    RECOMMENDATIONS,
+    REVIEW_STATUS_LABELS,
+    InboxFilters,
+    list_conversations,
+)
+from bot.conversations.index import refresh_index
+from bot.conversations.masking import Masker, mask_transcript
+from bot.conversations.transcript import (
+    ActionRun,
+    BotMessage,
+    SessionStart,
+    SlotChange,
+    Transcript,
+    VisitorMessage,
+    build_transcript,
+)
+from bot.db.models import CallbackRequest, Lead
+from bot.db.reviews import OUTCOMES, REVIEW_STATUSES
+from bot.privacy import erase_conversation
+from bot.staff.permissions import Permission
+from bot.staff.views.base import Context, page_number, redirect, requires
+
+PER_PAGE = 25
+ERASE_CONFIRMATION = "erase"
+NOTICES = {
+    "tag": "Tags saved.",
+    "note": "Note added.",
+    "review": "Review status saved.",
+    "annotate": "Intent correction saved.",
+}
+
+
+@dataclass
+class Steps:
+    """Consecutive actions and slot changes, shown collapsed under one summary line."""
+
+    actions: list[ActionRun] = field(default_factory=list)
+    slots: list[SlotChange] = field(default_factory=list)
+    kind: str = "steps"
+
+
+@dataclass
+class Line:
+    """A visitor message, bot reply or session start as the transcript page shows it."""
+
+    kind: str
+    item: Any
+    annotation: Any = None
+    annotatable: bool = False
+
+
+def conversation_url(conversation_id: str, **query: str) -> str:
+    """The transcript page of a conversation (id percent-encoded)."""
+    url = "/conversations/" + quote(conversation_id, safe="")
+    return url + ("?" + urlencode(query) if query else "")
+
+
+def filter_choices() -> dict[str, list[tuple[str, str]]]:
+    """The inbox form's choice lists as (value, label)."""
+    return {
+        "channel": [(c, CHANNEL_LABELS.get(c, c)) for c in CHANNELS],
+        "outcome": [(o, OUTCOME_LABELS.get(o, o)) for o in OUTCOMES],
+        "recommendation": [(r, RECOMMENDATION_LABELS.get(r, r)) for r in RECOMMENDATIONS],
+        "review_status": [(s, REVIEW_STATUS_LABELS.get(s, s)) for s in REVIEW_STATUSES],
+        "flag": [("1", "Yes"), ("0", "No")],
+    }
+
+
+@requires(Permission.VIEW_CONVERSATIONS)
+def inbox(ctx: Context) -> Response:
+    """GET /conversations: every channel's conversations, newest first, filtered, paginated."""
+    refresh_index(ctx.db)
+    query = ctx.request.query_params
+    error = None
+    try:
+        filters = InboxFilters.from_query(query)
+        hidden = not ctx.can(Permission.VIEW_PERSONAL)
+        if filters.text and hidden and probes_contact_details(filters.text):
+            raise ValueError("text: your role cannot search for emails or phone numbers")
+    except ValueError as problem:
+        error, filters = str(problem), InboxFilters()
+    result = list_conversations(
+        ctx.db, filters, page=page_number(query.get("page")), per_page=PER_PAGE
+    )
+    if result.page > result.pages:
+        result = list_conversations(ctx.db, filters, page=result.pages, per_page=PER_PAGE)
+    kept = filters.to_query() if error is None else {}
+
+    def page_url(number: int) -> str:
+        return "/conversations?" + urlencode({**kept, "page": str(number)})
+
+    if ctx.request.query_params.get("erased") == "1":
+        ctx.messages.append("The conversation and everything linked to it were erased.")
+    return ctx.render(
+        "inbox.html",
+        title="Inbox",
+        page=result,
+        filters=kept,
+        error=error,
+        choices=filter_choices(),
+        page_url=page_url,
+        conversation_url=conversation_url,
+        channel_labels=CHANNEL_LABELS,
+        outcome_labels=OUTCOME_LABELS,
+        recommendation_labels=RECOMMENDATION_LABELS,
+        review_labels=REVIEW_STATUS_LABELS,
+    )
+
+
+def lead_values(leads: list[Lead]) -> list[str]:
+    """The personal details the leads of a conversation hold (masked for some roles)."""
+    return [
+        value
+        for lead in leads
+        for value in (lead.name, lead.email, lead.phone, lead.summary)
+        if value
+    ]
+
+
+def probes_contact_details(text: str) -> bool:
+    """Whether a search text holds something masking would hide (an email, a phone number)."""
+    return Masker(()).text(text) != text
+
+
+def clean_messages(full: Transcript, masked: Transcript) -> set[int]:
+    """Event ids of typed visitor messages that masking leaves unchanged (no personal details).
+
+    Only these can be annotated: annotations become training data, which must not hold
+    anybody's name, email or phone number.
+    """
+    masked_text = {m.event_id: m.text for m in masked.visitor_messages()}
+    return {
+        m.event_id
+        for m in full.visitor_messages()
+        if m.text.strip() and not m.text.startswith("/") and masked_text.get(m.event_id) == m.text
+    }
+
+
+def lines_of(shown: Transcript, clean: set[int], annotations: dict[int, Any]) -> list[Line | Steps]:
+    """The transcript as page lines; consecutive actions and slot changes grouped."""
+    lines: list[Line | Steps] = []
+    for item in shown.items:
+        if isinstance(item, (ActionRun, SlotChange)):
+            if not lines or not isinstance(lines[-1], Steps):
+                lines.append(Steps())
+            steps = lines[-1]
+            if isinstance(item, ActionRun):
+                steps.actions.append(item)
+            else:
+                steps.slots.append(item)
+        elif isinstance(item, VisitorMessage):
+            annotation = annotations.get(item.event_id)
+            lines.append(Line("visitor", item, annotation, item.event_id in clean))
+        elif isinstance(item, BotMessage):
+            lines.append(Line("bot", item))
+        elif isinstance(item, SessionStart):
+            lines.append(Line("session", item))
+    return lines
+
+
+def conversation(ctx: Context, conversation_id: str) -> tuple[Transcript, Transcript, list[Lead]]:
+    """(full transcript, masked transcript, leads) of a conversation; ConversationNotFoundError."""
+    events = load_events(ctx.db, conversation_id)
+    if not events:
+        raise review.ConversationNotFoundError(conversation_id)
+    full = build_transcript(events)
+    leads = list(
+        ctx.db.scalars(
+            select(Lead)
+            .options(selectinload(Lead.bookings))
+            .where(Lead.conversation_id == conversation_id)
+            .order_by(Lead.created_at)
+        )
+    )
+    return full, mask_transcript(full, lead_values(leads)), leads
+
+
+@requires(Permission.VIEW_CONVERSATIONS)
+def transcript(ctx: Context) -> Response:
+    """GET /conversations/{id}: the transcript with review tools (audited view)."""
+    conversation_id = ctx.param("conversation_id")
+    full, masked, leads = conversation(ctx, conversation_id)
+    personal = ctx.can(Permission.VIEW_PERSONAL)
+    shown = full if personal else masked
+    callbacks = (
+        ctx.db.scalars(
+            select(CallbackRequest)
+            .where(CallbackRequest.conversation_id == conversation_id)
+            .order_by(CallbackRequest.created_at)
+        ).all()
+        if ctx.can(Permission.MANAGE_CALLBACKS)
+        else []
+    )
+    notice = NOTICES.get(ctx.request.query_params.get("done", ""))
+    if notice:
+        ctx.messages.append(notice)
+    ctx.audit("view_transcript", "conversation", conversation_id, {"masked": not personal})
+    return ctx.render(
+        "transcript.html",
+        title="Conversation",
+        conversation_id=conversation_id,
+        url=conversation_url(conversation_id),
+        lines=lines_of(
+            shown, clean_messages(full, masked), review.annotations_for(ctx.db, conversation_id)
+        ),
+        leads=leads,
+        personal=personal,
+        callbacks=callbacks,
+        state=review.review_state(ctx.db, conversation_id),
+        intents=review.known_intents(),
+    )
+
+
+def back(ctx: Context, done: str) -> Response:
+    """Back to the transcript after a change, with a notice."""
+    return redirect(conversation_url(ctx.param("conversation_id"), done=done))
+
+
+@requires(Permission.REVIEW)
+def tags(ctx: Context) -> Response:
+    """POST /conversations/{id}/tags: add or remove a tag."""
+    conversation_id, tag = ctx.param("conversation_id"), ctx.field("tag")
+    if ctx.field("action") == "remove":
+        review.remove_tag(ctx.db, conversation_id, ctx.user, tag)
+    else:
+        review.add_tag(ctx.db, conversation_id, ctx.user, tag)
+    return back(ctx, "tag")
+
+
+@requires(Permission.REVIEW)
+def notes(ctx: Context) -> Response:
+    """POST /conversations/{id}/notes: add a note."""
+    review.add_note(ctx.db, ctx.param("conversation_id"), ctx.user, ctx.field("body"))
+    return back(ctx, "note")
+
+
+@requires(Permission.REVIEW)
+def reviewed(ctx: Context) -> Response:
+    """POST /conversations/{id}/review: mark reviewed (reviewed=1) or not (reviewed=0)."""
+    flag = ctx.field("reviewed")
+    if flag not in ("0", "1"):
+        raise ValueError("reviewed must be 1 or 0")
+    review.set_reviewed(ctx.db, ctx.param("conversation_id"), ctx.user, flag == "1")
+    return back(ctx, "review")
+
+
+@requires(Permission.REVIEW)
+def annotate(ctx: Context) -> Response:
+    """POST /conversations/{id}/annotate: save the correct intent of one visitor message."""
+    event_id = ctx.field("event_id")
+    if not event_id.isdigit() or len(event_id) > 18:
+        raise ValueError("event_id must be a number")
+    conversation_id = ctx.param("conversation_id")
+    full, masked, _ = conversation(ctx, conversation_id)
+    if int(event_id) not in clean_messages(full, masked):
+        raise ValueError(
+            "only typed visitor messages without personal details can be annotated "
+            "(annotations become training data)"
+        )
+    review.annotate(ctx.db, conversation_id, int(event_id), ctx.field("intent"), ctx.user)
+    return redirect(conversation_url(conversation_id, done="annotate") + f"#event-{event_id}")
+
+
+@requires(Permission.ERASE)
+def erase_form(ctx: Context) -> Response:
+    """GET /conversations/{id}/erase: the confirmation step before erasing."""
+    conversation_id = ctx.param("conversation_id")
+    if not load_events(ctx.db, conversation_id):
+        return ctx.fail("There is no such conversation (it may have been erased).", 404)
+    leads = ctx.db.scalars(select(Lead.id).where(Lead.conversation_id == conversation_id)).all()
+    return ctx.render(
+        "erase.html",
+        title="Erase conversation",
+        conversation_id=conversation_id,
+        url=conversation_url(conversation_id),
+        lead_count=len(leads),
+    )
+
+
+@requires(Permission.ERASE)
+def erase(ctx: Context) -> Response:
+    """POST /conversations/{id}/erase: delete the conversation and its linked rows (audited)."""
+    if ctx.field("confirm") != ERASE_CONFIRMATION:
+        raise ValueError("tick the box to confirm the erasure")
+    erase_conversation(ctx.db, ctx.param("conversation_id"), actor=ctx.actor)
+    return redirect("/conversations?erased=1")
+
+
+routes = [
+    Route("/conversations", inbox, methods=["GET"]),
+    Route("/conversations/{conversation_id}", transcript, methods=["GET"]),
+    Route("/conversations/{conversation_id}/tags", tags, methods=["POST"]),
+    Route("/conversations/{conversation_id}/notes", notes, methods=["POST"]),
+    Route("/conversations/{conversation_id}/review", reviewed, methods=["POST"]),
+    Route("/conversations/{conversation_id}/annotate", annotate, methods=["POST"]),
+    Route("/conversations/{conversation_id}/erase", erase_form, methods=["GET"]),
+    Route("/conversations/{conversation_id}/erase", erase, methods=["POST"]),
+]

@@ -1,0 +1,151 @@
+"""Follow-up work: bookings and upcoming calls per navigator, the callback queue, the outbox."""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import groupby
+from math import ceil
+from urllib.parse import urlencode
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.db.models import (
+    BOOKING_STATUSES,
+    OUTBOX_STATUSES,
+    Booking,
+    CallbackRequest,
+    OutboxMessage,
+)
+from bot.staff.permissions import Permission
+from bot.staff.views.base import Context, page_number, redirect, requires
+
+PER_PAGE = 50
+RECENT_OUTBOX = 50
+RECENT_DONE = 20
+
+
+@requires(Permission.VIEW_BOOKINGS)
+def bookings(ctx: Context) -> Response:
+    """GET /bookings: upcoming calls per navigator, then every booking newest first."""
+    status = ctx.request.query_params.get("status") or ""
+    if status and status not in BOOKING_STATUSES:
+        return ctx.fail(f"Unknown booking status: choose {', '.join(BOOKING_STATUSES)}.")
+    upcoming = ctx.db.scalars(
+        select(Booking)
+        .options(selectinload(Booking.lead), selectinload(Booking.navigator))
+        .where(Booking.status == "confirmed", Booking.ends_at > ctx.now)
+        .order_by(Booking.navigator_id, Booking.starts_at)
+    ).all()
+    per_navigator = [
+        (calls[0].navigator, calls)
+        for calls in (list(group) for _, group in groupby(upcoming, key=lambda b: b.navigator_id))
+    ]
+    per_navigator.sort(key=lambda pair: pair[0].name)
+    query = select(Booking).options(selectinload(Booking.lead), selectinload(Booking.navigator))
+    counted = select(func.count()).select_from(Booking)
+    if status:
+        query = query.where(Booking.status == status)
+        counted = counted.where(Booking.status == status)
+    total = ctx.db.scalar(counted) or 0
+    kept = {"status": status} if status else {}
+    pages = max(1, ceil(total / PER_PAGE))
+    page = min(page_number(ctx.request.query_params.get("page")), pages)
+    rows = ctx.db.scalars(
+        query.order_by(Booking.starts_at.desc(), Booking.id.desc())
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
+    ).all()
+    return ctx.render(
+        "bookings.html",
+        title="Bookings",
+        per_navigator=per_navigator,
+        bookings=rows,
+        status=status,
+        status_options=[(s, s.capitalize()) for s in BOOKING_STATUSES],
+        page=page,
+        pages=pages,
+        total=total,
+        page_url=lambda number: "/bookings?" + urlencode({**kept, "page": str(number)}),
+    )
+
+
+@requires(Permission.MANAGE_CALLBACKS)
+def callbacks(ctx: Context) -> Response:
+    """GET /callbacks: open callback requests, oldest first, and the latest done ones."""
+    open_requests = ctx.db.scalars(
+        select(CallbackRequest)
+        .where(CallbackRequest.status == "open")
+        .order_by(CallbackRequest.created_at, CallbackRequest.id)
+    ).all()
+    done = ctx.db.scalars(
+        select(CallbackRequest)
+        .where(CallbackRequest.status == "done")
+        .order_by(CallbackRequest.created_at.desc(), CallbackRequest.id.desc())
+        .limit(RECENT_DONE)
+    ).all()
+    return ctx.render(
+        "callbacks.html",
+        title="Callback requests",
+        open_requests=open_requests,
+        done=done,
+        marked=ctx.request.query_params.get("done") == "1",
+    )
+
+
+@requires(Permission.MANAGE_CALLBACKS)
+def callback_done(ctx: Context) -> Response:
+    """POST /callbacks/{id}/done: take a request off the open queue (audited)."""
+    request = ctx.db.get(CallbackRequest, ctx.request.path_params["callback_id"])
+    if request is None:
+        return ctx.fail("There is no such callback request.", 404)
+    if request.status != "done":
+        request.status = "done"
+        ctx.audit("callback_done", "callback_request", request.id)
+    return redirect("/callbacks?done=1")
+
+
+@requires(Permission.VIEW_OUTBOX)
+def outbox(ctx: Context) -> Response:
+    """GET /outbox: messages per state and the latest ones (never their bodies)."""
+    counts = Counter(
+        dict(
+            ctx.db.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            ).all()
+        )
+    )
+    recent = ctx.db.execute(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.kind,
+            OutboxMessage.recipient,
+            OutboxMessage.subject,
+            OutboxMessage.status,
+            OutboxMessage.attempts,
+            OutboxMessage.next_attempt_at,
+            OutboxMessage.created_at,
+            OutboxMessage.sent_at,
+            OutboxMessage.last_error,
+            Booking.reference,
+        )
+        .outerjoin(Booking, Booking.id == OutboxMessage.booking_id)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(RECENT_OUTBOX)
+    ).all()
+    return ctx.render(
+        "outbox.html",
+        title="Outbox",
+        counts=[(s, counts.get(s, 0)) for s in OUTBOX_STATUSES],
+        recent=recent,
+    )
+
+
+routes = [
+    Route("/bookings", bookings, methods=["GET"]),
+    Route("/callbacks", callbacks, methods=["GET"]),
+    Route("/callbacks/{callback_id:int}/done", callback_done, methods=["POST"]),
+    Route("/outbox", outbox, methods=["GET"]),
+]

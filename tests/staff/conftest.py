@@ -1,0 +1,160 @@
+"""The staff app against a seeded, migrated SQLite database, with a clock the tests move.
+
+The seeded database (tests/staff/seed.py: one account per role and a spare, real Rasa
+conversations written by Rasa's own tracker store, a lead with a booking, a callback request, an
+outbox message, a navigator with an override and time off) is built once per session and copied
+for each test, so every test starts from the same state and may change it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from starlette.testclient import TestClient
+
+from bot.db.session import dispose_engines, make_engine
+from bot.db.staff import StaffUser
+from bot.settings import Settings
+from bot.staff.app import create_app
+from bot.staff.sessions import start_session
+from tests.staff.seed import START, Seeded, build
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Clock:
+    """The app's clock: stands still until a test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
+    """The seeded database file, built once."""
+    return build(f"sqlite:///{tmp_path_factory.mktemp('staff-template') / 'staff.db'}")
+
+
+@pytest.fixture
+def seeded(seeded_template: Seeded, tmp_path: Path) -> Iterator[Seeded]:
+    """A private copy of the seeded database for one test."""
+    target = tmp_path / "staff.db"
+    shutil.copyfile(make_url(seeded_template.url).database, target)
+    yield replace(seeded_template, url=f"sqlite:///{target}")
+    dispose_engines()
+
+
+@pytest.fixture
+def db_url(seeded: Seeded) -> str:
+    """The URL of this test's database."""
+    return seeded.url
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Session]:
+    """A session to check what the app wrote (pysqlite's own deferred transactions, so a read
+    never holds the write lock the app's BEGIN IMMEDIATE needs)."""
+    engine = create_engine(db_url, future=True)
+    with Session(engine, future=True, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The app's clock, starting at START."""
+    return Clock(START)
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    """Test settings: this database, no Secure flag (the test client speaks plain http)."""
+    return Settings(database_url=db_url, environment="test", staff_cookie_secure=False)
+
+
+@pytest.fixture
+def client(settings: Settings, clock: Clock) -> Iterator[TestClient]:
+    """A browser without a session (redirects are not followed)."""
+    with TestClient(create_app(settings, clock=clock), follow_redirects=False) as test_client:
+        yield test_client
+
+
+@dataclass
+class Staff:
+    """A signed-in browser: its client and the session's CSRF token."""
+
+    client: TestClient
+    csrf: str
+    username: str
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(path, **kwargs)
+
+    def post(
+        self, path: str, data: dict[str, str] | None = None, *, csrf: bool = True
+    ) -> httpx.Response:
+        form = dict(data or {})
+        if csrf:
+            form.setdefault("csrf_token", self.csrf)
+        return self.client.post(path, data=form)
+
+
+@pytest.fixture
+def signed_in(settings: Settings, clock: Clock, db_url: str) -> Iterator[Callable[[str], Staff]]:
+    """Sign a staff member in by starting their server-side session directly (no argon2)."""
+    clients: list[TestClient] = []
+
+    def sign_in(username: str) -> Staff:
+        engine = make_engine(db_url)
+        try:
+            with Session(engine, future=True) as session:
+                user = session.scalars(
+                    select(StaffUser).where(StaffUser.username == username)
+                ).one()
+                token, row = start_session(session, user, now=clock())
+                csrf = row.csrf_token
+                session.commit()
+        finally:
+            engine.dispose()
+        test_client = TestClient(create_app(settings, clock=clock), follow_redirects=False)
+        test_client.cookies.set("pilotrock_staff", token)
+        clients.append(test_client)
+        return Staff(test_client, csrf, username)
+
+    yield sign_in
+    for test_client in clients:
+        test_client.close()
+
+
+def form_token(html: str) -> str:
+    """The CSRF token in a page's forms."""
+    match = CSRF_FIELD.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def log_in(client: TestClient, username: str, password: str, next_path: str = "") -> httpx.Response:
+    """Sign in through the login form (a real argon2 check); returns the POST's response."""
+    page = client.get("/login")
+    assert page.status_code == 200
+    data = {"csrf_token": form_token(page.text), "username": username, "password": password}
+    if next_path:
+        data["next"] = next_path
+    return client.post("/login", data=data)

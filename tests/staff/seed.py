@@ -1,0 +1,173 @@
+"""A seeded staff database: accounts of every role, real Rasa conversations, leads and more.
+
+Shared by the staff app's tests (tests/staff/) and its browser test (tests/browser/).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.availability import add_time_off, set_override, set_weekly_hours
+from bot.conversations.events import events_table
+from bot.db.migrate import upgrade
+from bot.db.models import Navigator, OutboxMessage
+from bot.db.repository import create_booking, create_callback_request, create_lead
+from bot.db.session import make_engine
+from bot.staff.accounts import create_user
+from tests.support.conversations import (
+    Script,
+    at,
+    booked_conversation,
+    emergency_conversation,
+    fallback_conversation,
+    follow_up,
+    greeting,
+    human_conversation,
+    low_confidence_conversation,
+    write_conversation,
+)
+
+PASSWORD = "Correct-Horse-7-Battery"
+ROLES = ("admin", "navigator", "reviewer")
+XSS = "<script>alert(1)</script>"
+NAME, EMAIL, PHONE = "Sam Rivera", "sam.rivera@example.com", "+13035550142"
+PHONE_AS_TYPED = "303-555-0142"
+START = at(day=1)  # 2025-03-04 15:00 UTC, the tests' "now"; the conversations are a day older
+
+
+@dataclass
+class Seeded:
+    """Ids of what the seeded database holds."""
+
+    url: str
+    lead_id: int = 0
+    booking_id: int = 0
+    callback_id: int = 0
+    navigator_id: int = 0
+    override_id: int = 0
+    time_off_id: int = 0
+    greet_event_id: int = 0  # "hi there" in conv-booked: a typed message without personal data
+
+
+def xss_conversation() -> list:
+    """A greeting, then a visitor message holding a script tag."""
+    script = greeting(Script(at(hour=3), "socketio"))
+    script.user(XSS, "out_of_scope", 0.71).utter("utter_out_of_scope").listen()
+    return script.events
+
+
+def seed_conversations(url: str) -> None:
+    """Real Rasa conversations of every kind the inbox filters on."""
+    write_conversation(
+        url, "conv-booked", booked_conversation(start=at(hour=1), name=NAME, contact=EMAIL)
+    )
+    write_conversation(
+        url,
+        "conv-booked",
+        follow_up(
+            start=at(hour=2), text=f"This is {NAME}, or call {PHONE_AS_TYPED}", intent="inform"
+        ),
+    )
+    write_conversation(url, "conv-xss", xss_conversation())
+    write_conversation(
+        url, "conv-emergency", emergency_conversation(start=at(hour=4), channel="socketio")
+    )
+    write_conversation(
+        url, "conv-fallback", fallback_conversation(start=at(hour=5), channel="telegram")
+    )
+    write_conversation(url, "conv-human", human_conversation(start=at(hour=6)))
+    write_conversation(url, "conv-unsure", low_confidence_conversation(start=at(hour=7)))
+
+
+def seed_rows(session: Session, seeded: Seeded) -> None:
+    """Accounts, a navigator with hours, the lead with its booking, a callback, an email."""
+    for role in ROLES:
+        create_user(
+            session,
+            username=role,
+            display_name=f"{role.title()} Person",
+            role=role,
+            password=PASSWORD,
+        )
+    create_user(
+        session, username="spare", display_name="Spare Person", role="reviewer", password=PASSWORD
+    )
+    navigator = Navigator(name="Dr. Ada Park", email="ada@example.org", timezone="America/Denver")
+    session.add(navigator)
+    session.flush()
+    set_weekly_hours(session, navigator, {"mon": ["09:00-17:00"], "wed": ["09:00-17:00"]})
+    set_override(session, navigator.email, (START + timedelta(days=9)).date(), "closed")
+    off = add_time_off(
+        session,
+        navigator.email,
+        START + timedelta(days=20),
+        START + timedelta(days=21),
+        reason="conference",
+    )
+    lead = create_lead(
+        session,
+        name=NAME,
+        email=EMAIL,
+        phone=PHONE,
+        timezone="America/Denver",
+        summary='=HYPERLINK("http://evil.example")',
+        consent=True,
+        recommendation="both",
+        channel="rest",
+        conversation_id="conv-booked",
+        status="booked",
+    )
+    booking = create_booking(
+        session,
+        lead.id,
+        navigator.id,
+        at(day=2, hour=2),
+        at(day=2, hour=2, minute=15),
+        "America/Denver",
+    )
+    callback = create_callback_request(
+        session,
+        conversation_id="conv-human",
+        channel="rest",
+        contact="+13035550199",
+        note="please call after 5",
+    )
+    session.add(
+        OutboxMessage(
+            booking_id=booking.id,
+            kind="confirmation",
+            recipient=EMAIL,
+            subject="Your intro call",
+            body_text="SECRET BODY TEXT",
+        )
+    )
+    session.flush()
+    seeded.lead_id, seeded.booking_id, seeded.callback_id = lead.id, booking.id, callback.id
+    seeded.navigator_id, seeded.time_off_id = navigator.id, off.id
+    seeded.override_id = navigator.date_overrides[0].id
+    seeded.greet_event_id = session.scalar(
+        select(events_table.c.id).where(
+            events_table.c.sender_id == "conv-booked",
+            events_table.c.type_name == "user",
+            events_table.c.intent_name == "greet",
+        )
+    )
+
+
+def build(url: str) -> Seeded:
+    """Migrate the empty database at `url` and fill it."""
+    upgrade(url)
+    seed_conversations(url)
+    seeded = Seeded(url=url)
+    engine = make_engine(url)
+    try:
+        with Session(engine, future=True) as session:
+            seed_rows(session, seeded)
+            session.commit()
+    finally:
+        engine.dispose()
+    return seeded
