@@ -83,11 +83,27 @@ def latency_figures(servers: Servers, concurrency: int, conversations: int) -> N
     )
 
 
-def memory_figure(pid: int) -> None:
-    """Resident memory of the Rasa server process."""
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (Rasa's workers are children of the main process)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid] + [p for child in children for p in process_tree(int(child))]
+
+
+def resident_mib(pid: int) -> float:
+    """Resident memory of one process in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            print(f"Rasa server resident memory: {int(line.split()[1]) / 1024:.0f} MiB")
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def memory_figure(pid: int) -> None:
+    """Resident memory of the Rasa server: the main process and each worker."""
+    sizes = [resident_mib(p) for p in process_tree(pid)]
+    print(
+        f"Rasa server resident memory: {sum(sizes):.0f} MiB in {len(sizes)} processes "
+        f"({', '.join(f'{size:.0f}' for size in sizes)} MiB)"
+    )
 
 
 def training_figure() -> None:
