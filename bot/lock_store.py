@@ -27,8 +27,10 @@ class ProjectLockStore(LockStore):
     """Ticket locks in the `conversation_locks` table, changed atomically."""
 
     def __init__(self, endpoint_config: Any = None, url: str | None = None) -> None:
-        """Connect to `url` (default: DATABASE_URL)."""
-        self.engine: Engine = make_engine(url or get_settings().database_url)
+        """Connect to `url` (default: DATABASE_URL): one engine for changes, one for reads."""
+        url = url or get_settings().database_url
+        self.engine: Engine = make_engine(url)
+        self.reader: Engine = make_engine(url, immediate=False)
 
     @contextmanager
     def _transaction(self, conversation_id: str) -> Iterator[Connection]:
@@ -58,8 +60,8 @@ class ProjectLockStore(LockStore):
             )
 
     def get_lock(self, conversation_id: str) -> TicketLock | None:
-        """Fetch the lock of `conversation_id`."""
-        with self.engine.connect() as connection:
+        """Fetch the lock of `conversation_id` (on SQLite without taking the write lock)."""
+        with self.reader.connect() as connection:
             return self._read(connection, conversation_id)
 
     def save_lock(self, lock: TicketLock) -> None:

@@ -26,8 +26,9 @@ def normalize_url(url: str | URL) -> URL:
     return make_url(text)
 
 
-def make_engine(url: str | URL, *, foreign_keys: bool = True) -> Engine:
-    """A 2.0-style engine; SQLite files get WAL, a busy timeout and immediate transactions."""
+def make_engine(url: str | URL, *, foreign_keys: bool = True, immediate: bool = True) -> Engine:
+    """A 2.0-style engine; SQLite files get WAL, a busy timeout and (for writers) immediate
+    transactions; `immediate=False` suits a reader: its statements run without a transaction."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, future=True, pool_pre_ping=True)
@@ -38,7 +39,7 @@ def make_engine(url: str | URL, *, foreign_keys: bool = True) -> Engine:
     engine = create_engine(
         parsed, future=True, connect_args={"check_same_thread": False}, **options
     )
-    _configure_sqlite(engine, foreign_keys=foreign_keys)
+    _configure_sqlite(engine, foreign_keys=foreign_keys, immediate=immediate)
     return engine
 
 
@@ -52,7 +53,7 @@ def sqlite_pragmas(dbapi_connection: Any, *, foreign_keys: bool) -> None:
     cursor.close()
 
 
-def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool, immediate: bool) -> None:
     """Set pragmas per connection and let SQLAlchemy, not pysqlite, run transactions."""
 
     @event.listens_for(engine, "connect")
@@ -60,6 +61,9 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
         """Turn off pysqlite's own BEGIN handling (it breaks SAVEPOINT) and set pragmas."""
         dbapi_connection.isolation_level = None
         sqlite_pragmas(dbapi_connection, foreign_keys=foreign_keys)
+
+    if not immediate:
+        return
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
