@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.conversations.events import StoredEvent
+from bot.conversations.masking import mask_transcript
 from bot.conversations.transcript import (
     ActionRun,
     SlotChange,
@@ -117,8 +118,13 @@ def low_confidence(message: VisitorMessage) -> bool:
 
 
 def search_text(transcript: Transcript) -> str:
-    """Lower-cased visitor messages and booking references, one per line, for LIKE searches."""
-    lines = [" ".join(m.text.split()) for m in transcript.visitor_messages() if m.text]
+    """Lower-cased visitor messages and booking references, one per line, for LIKE searches.
+
+    Personal details (names, emails, phone numbers, lead-form answers) are masked first, so the
+    index never holds them and no role can find a conversation by a person's details.
+    """
+    masked = mask_transcript(transcript)
+    lines = [" ".join(m.text.split()) for m in masked.visitor_messages() if m.text]
     lines += [
         str(item.value)
         for item in transcript.items

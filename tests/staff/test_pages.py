@@ -74,10 +74,19 @@ def test_reviewer_never_sees_contact_details(signed_in: SignIn, db: Session) -> 
     assert reviewer.get("/leads.csv").status_code == 403
 
 
+@pytest.mark.parametrize("role", ["reviewer", "navigator"])
+def test_search_never_finds_a_person_by_their_details(signed_in: SignIn, role: str) -> None:
+    user = signed_in(role)
+    for name in (NAME, "rivera"):
+        page = user.get("/conversations", params={"text": name})
+        assert "0 conversations" in page.text, name  # names never enter the search index
+        assert "/conversations/conv-booked" not in page.text
+
+
 def test_reviewer_cannot_probe_the_search_for_contact_details(signed_in: SignIn) -> None:
     reviewer = signed_in("reviewer")
     page = reviewer.get("/conversations", params={"text": EMAIL})
-    assert "cannot search for emails or phone numbers" in page.text
+    assert "emails and phone numbers are not searchable" in page.text
     assert "6 conversations" in page.text  # the search was not run: nothing is revealed
     assert (
         reviewer.get("/conversations", params={"text": "chest pain"}).text.count(

@@ -94,9 +94,10 @@ def inbox(ctx: Context) -> Response:
     error = None
     try:
         filters = InboxFilters.from_query(query)
-        hidden = not ctx.can(Permission.VIEW_PERSONAL)
-        if filters.text and hidden and probes_contact_details(filters.text):
-            raise ValueError("text: your role cannot search for emails or phone numbers")
+        if filters.text and probes_contact_details(filters.text):
+            raise ValueError(
+                "text: emails and phone numbers are not searchable here; find people under Leads"
+            )
     except ValueError as problem:
         error, filters = str(problem), InboxFilters()
     result = list_conversations(
