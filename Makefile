@@ -68,7 +68,7 @@ run: train db ## Set up, train if needed, start everything on the embedded SQLit
 	echo ""
 	$(BIN)/honcho start -f Procfile
 
-shell: train ## Chat with the bot in the terminal (start `make run` first for the actions)
+shell: train db ## Chat with the bot in the terminal (start `make run` first for the actions)
 	@set -a; source .env; set +a; \
 	ACTION_SERVER_URL=$${ACTION_SERVER_URL:-http://127.0.0.1:$${ACTION_SERVER_PORT:-5055}/webhook} \
 	$(BIN)/rasa shell --model models --endpoints endpoints.yml --port $${RASA_SHELL_PORT:-5006}
