@@ -28,13 +28,12 @@ from telegram import Bot, CallbackQuery, Chat, Message, Update
 from telegram.constants import ChatType
 
 from bot.channels.telegram_config import (
-    ALLOWED_UPDATES,
     POOL_SIZE,
     SECRET_HEADER,
     TelegramConfig,
 )
 from bot.channels.telegram_format import CallbackKeys
-from bot.channels.telegram_output import TelegramOutput, call_api
+from bot.channels.telegram_output import TelegramOutput
 
 logger = logging.getLogger("bot.channels.telegram")
 
@@ -203,11 +202,6 @@ class TelegramInput(InputChannel):
         @telegram_webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             return self.receive(request, on_new_message)
-
-        @telegram_webhook.listener("after_server_start")
-        async def started(_app: Any, _loop: Any) -> None:
-            if self.config.webhook_url:
-                self.spawn(self.register_webhook(), "setWebhook")
 
         @telegram_webhook.listener("before_server_stop")
         async def stopping(_app: Any, _loop: Any) -> None:
@@ -381,23 +375,6 @@ class TelegramInput(InputChannel):
         username = self.config.bot_username or self.bot.username
         link = f" (https://t.me/{username})" if username else ""
         await self.output.say(chat_id, DECLINE.format(link=link))
-
-    async def register_webhook(self) -> None:
-        """Point Telegram at the configured webhook URL with the secret (at server start)."""
-        try:
-            await self.ready()
-            await call_api(
-                "setWebhook",
-                None,
-                lambda: self.bot.set_webhook(
-                    self.config.webhook_url,
-                    secret_token=self.config.secret,
-                    allowed_updates=ALLOWED_UPDATES,
-                ),
-            )
-            logger.info("Telegram webhook registered")
-        except Exception:
-            logger.exception("Telegram webhook registration failed; the channel still listens")
 
     async def close(self) -> None:
         """Let running updates finish (briefly), then close the HTTP client."""

@@ -35,6 +35,24 @@ def channel_credentials() -> str:
     return str(target)
 
 
+def register_telegram_webhook() -> None:
+    """Point Telegram at TELEGRAM_WEBHOOK_URL once, before Rasa's workers start (never fatal)."""
+    from bot.channels import telegram_admin as admin
+    from bot.channels.telegram_config import TelegramConfig
+
+    config = TelegramConfig.load()
+    if not (config.token and config.webhook_url) or config.problem():
+        return
+    try:
+        code = admin.run(config, admin.set_webhook(config, config.webhook_url, False))
+    except Exception as error:  # the server must start even if Telegram is away
+        print(f"warning: {type(error).__name__}", file=sys.stderr)
+        code = 1
+    if code:
+        print("warning: Telegram webhook not registered; the channel still listens",
+              file=sys.stderr)  # fmt: skip
+
+
 def run_rasa(_: Namespace) -> int:
     """Start the Rasa server: channels, the token-protected HTTP API, the SQL tracker store."""
     settings = get_settings()
@@ -56,6 +74,7 @@ def run_rasa(_: Namespace) -> int:
         "--log-file", str(Path(settings.run_dir) / f"rasa-{settings.rasa_port}.log"),
     ]  # fmt: skip
     os.chdir(ROOT)
+    register_telegram_webhook()  # here, once: every Rasa worker would otherwise do it again
     from rasa.__main__ import main as rasa_main
 
     from bot import speedups
