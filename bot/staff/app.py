@@ -19,13 +19,11 @@ from datetime import datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.db.models import utcnow
 from bot.db.session import session_factory
@@ -40,6 +38,7 @@ from bot.staff.views import (
     operations,
 )
 from bot.staff.views.base import Context, redirect, render, requires
+from bot.web.headers import SecurityHeaders
 
 STATIC = Path(__file__).resolve().parent / "static"
 CSP = "; ".join(
@@ -65,27 +64,9 @@ SECURITY_HEADERS = {
 }
 
 
-class SecurityHeaders:
-    """Adds the security headers to every response; anything but static files is `no-store`."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        static = scope["path"].startswith("/static/")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers[name] = value
-                headers["Cache-Control"] = "no-cache" if static else "no-store"
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def cache_control(path: str) -> dict[str, str]:
+    """Static files may be cached (revalidated); pages, which hold health data, never."""
+    return {"Cache-Control": "no-cache" if path.startswith("/static/") else "no-store"}
 
 
 @requires(None)
@@ -150,7 +131,7 @@ def create_app(
     app.state.settings = settings
     app.state.sessions = session_factory(settings.database_url)
     app.state.clock = clock or utcnow
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS, per_path=cache_control)
     return app
 
 

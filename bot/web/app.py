@@ -26,7 +26,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -36,10 +35,10 @@ from starlette.responses import (
     Response,
 )
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.paths import ROOT
 from bot.settings import get_settings
+from bot.web.headers import SecurityHeaders
 
 WEB = ROOT / "web"
 SOCKET_IO = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
@@ -104,29 +103,6 @@ def page_csp(rasa_url: str, styles: list[str]) -> str:
             "frame-ancestors 'none'",
         ]
     )
-
-
-class SecurityHeaders:
-    """Adds the security headers to every HTTP response (a page's own CSP is kept)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers[name] = value
-                if "content-security-policy" not in headers:
-                    headers["Content-Security-Policy"] = DEFAULT_CSP
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(
@@ -208,7 +184,11 @@ def create_app(
         Route("/healthz", healthz),
     ]
     app = Starlette(routes=routes)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(
+        SecurityHeaders,
+        headers=SECURITY_HEADERS,
+        defaults={"Content-Security-Policy": DEFAULT_CSP},
+    )
     return app
 
 
