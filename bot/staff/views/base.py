@@ -6,13 +6,16 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from math import ceil
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -114,6 +117,25 @@ def login_url(*, next_path: str | None = None, **flags: str) -> str:
 def page_number(value: str | None) -> int:
     """A page number from the query (1 when missing or not a positive number)."""
     return int(value) if value and value.isdigit() and 0 < int(value) < 1_000_000 else 1
+
+
+@dataclass(frozen=True)
+class Paged:
+    """One page of a list and where it stands."""
+
+    rows: list[Any]
+    page: int
+    pages: int
+    total: int
+
+
+def paginate(db: Session, query: Select, page: str | None, per_page: int) -> Paged:
+    """The rows of page `page` (from the query string; clamped to the last page) of `query`."""
+    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    pages = max(1, ceil(total / per_page))
+    number = min(page_number(page), pages)
+    rows = list(db.scalars(query.limit(per_page).offset((number - 1) * per_page)))
+    return Paged(rows=rows, page=number, pages=pages, total=total)
 
 
 def redirect(url: str) -> RedirectResponse:

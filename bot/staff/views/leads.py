@@ -5,18 +5,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from math import ceil
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.sql import Select
 from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.db.models import LEAD_STATUSES, CallbackRequest, Lead
 from bot.staff.permissions import Permission
-from bot.staff.views.base import Context, page_number, redirect, requires
+from bot.staff.views.base import Context, paginate, redirect, requires
 
 PER_PAGE = 50
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -61,12 +60,6 @@ def leads_query(status: str | None) -> Select:
     return query.where(Lead.status == status) if status else query
 
 
-def count_leads(db: Session, status: str | None) -> int:
-    """How many leads there are (of one status)."""
-    query = select(func.count()).select_from(Lead)
-    return db.scalar(query.where(Lead.status == status) if status else query) or 0
-
-
 @requires(Permission.VIEW_LEADS)
 def lead_list(ctx: Context) -> Response:
     """GET /leads: leads newest first, filtered by status, paginated (audited)."""
@@ -74,22 +67,18 @@ def lead_list(ctx: Context) -> Response:
         status = status_filter(ctx.request.query_params.get("status"))
     except ValueError as error:
         return ctx.fail(str(error))
-    total = count_leads(ctx.db, status)
-    pages = max(1, ceil(total / PER_PAGE))
-    page = min(page_number(ctx.request.query_params.get("page")), pages)
-    rows = ctx.db.scalars(leads_query(status).limit(PER_PAGE).offset((page - 1) * PER_PAGE))
-    leads = list(rows)
-    ctx.audit("view_leads", "lead", None, {"count": len(leads), "page": page})
+    paged = paginate(ctx.db, leads_query(status), ctx.request.query_params.get("page"), PER_PAGE)
+    ctx.audit("view_leads", "lead", None, {"count": len(paged.rows), "page": paged.page})
     kept = {"status": status} if status else {}
     return ctx.render(
         "leads.html",
         title="Leads",
-        leads=leads,
+        leads=paged.rows,
         status=status or "",
-        total=total,
+        total=paged.total,
         status_options=[(s, s.capitalize()) for s in LEAD_STATUSES],
-        page=page,
-        pages=pages,
+        page=paged.page,
+        pages=paged.pages,
         page_url=lambda number: "/leads?" + urlencode({**kept, "page": str(number)}),
     )
 

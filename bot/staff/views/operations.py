@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import groupby
-from math import ceil
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select
@@ -20,7 +19,7 @@ from bot.db.models import (
     OutboxMessage,
 )
 from bot.staff.permissions import Permission
-from bot.staff.views.base import Context, page_number, redirect, requires
+from bot.staff.views.base import Context, paginate, redirect, requires
 
 PER_PAGE = 50
 RECENT_OUTBOX = 50
@@ -45,29 +44,21 @@ def bookings(ctx: Context) -> Response:
     ]
     per_navigator.sort(key=lambda pair: pair[0].name)
     query = select(Booking).options(selectinload(Booking.lead), selectinload(Booking.navigator))
-    counted = select(func.count()).select_from(Booking)
     if status:
         query = query.where(Booking.status == status)
-        counted = counted.where(Booking.status == status)
-    total = ctx.db.scalar(counted) or 0
+    query = query.order_by(Booking.starts_at.desc(), Booking.id.desc())
+    paged = paginate(ctx.db, query, ctx.request.query_params.get("page"), PER_PAGE)
     kept = {"status": status} if status else {}
-    pages = max(1, ceil(total / PER_PAGE))
-    page = min(page_number(ctx.request.query_params.get("page")), pages)
-    rows = ctx.db.scalars(
-        query.order_by(Booking.starts_at.desc(), Booking.id.desc())
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    ).all()
     return ctx.render(
         "bookings.html",
         title="Bookings",
         per_navigator=per_navigator,
-        bookings=rows,
+        bookings=paged.rows,
         status=status,
         status_options=[(s, s.capitalize()) for s in BOOKING_STATUSES],
-        page=page,
-        pages=pages,
-        total=total,
+        page=paged.page,
+        pages=paged.pages,
+        total=paged.total,
         page_url=lambda number: "/bookings?" + urlencode({**kept, "page": str(number)}),
     )
 
