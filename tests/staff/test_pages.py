@@ -342,3 +342,21 @@ def test_admin_manages_users_and_sees_the_audit_log(signed_in: SignIn, db: Sessi
     assert weak.status_code == 400
     page = admin.get("/audit")
     assert 'data-testid="audit-status">The hash chain verifies' in page.text
+
+
+def test_leads_are_paginated_and_a_page_past_the_end_shows_the_last(
+    signed_in: SignIn, db: Session
+) -> None:
+    from bot.db.repository import create_lead
+
+    for number in range(55):  # with the seeded lead: 56 leads, 50 a page
+        create_lead(
+            db, name=f"Paged Person {number:02d}", email=f"p{number}@example.com",
+            timezone="UTC", channel="rest", conversation_id=f"paged-{number}",
+        )  # fmt: skip
+    db.commit()
+    navigator = signed_in("navigator")
+    first, last = navigator.get("/leads").text, navigator.get("/leads", params={"page": "99"}).text
+    assert first.count("Paged Person") == 50 and "Paged Person 54" in first
+    assert last.count("Paged Person") == 5 and "Paged Person 00" in last
+    assert "Page 2 of 2" in last or "2 of 2" in last
