@@ -19,6 +19,20 @@ from bot.settings import get_settings
 DELETION_SLOT = "deletion_requested"  # set by action_delete_my_data
 
 
+def connection_fields(url: str) -> dict[str, Any]:
+    """Rasa SQLTrackerStore's per-field connection arguments for a database URL."""
+    parsed = make_url(url)
+    return {
+        "dialect": parsed.drivername,
+        "host": parsed.host,
+        "port": parsed.port,
+        "db": parsed.database or "",
+        "username": parsed.username,
+        "password": parsed.password,
+        "query": dict(parsed.query),
+    }
+
+
 class ProjectSQLTrackerStore(SQLTrackerStore):
     """Transcripts in the project's one database (SQLite by default, PostgreSQL in production)."""
 
@@ -29,14 +43,8 @@ class ProjectSQLTrackerStore(SQLTrackerStore):
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(
             domain=domain,
-            dialect=url.drivername,
-            host=url.host,
-            port=url.port,
-            db=url.database or "",
-            username=url.username,
-            password=url.password,
             event_broker=event_broker,
-            query=dict(url.query),
+            **connection_fields(get_settings().database_url),
         )
         if url.get_backend_name() == "sqlite":
             self._pool_sqlite_connections()

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from bot.db.migrate import alembic_config, current, head, include_object, upgrade
 from bot.db.models import Base
 from bot.db.session import make_engine
+from bot.tracker_store import connection_fields
 
 OUR_TABLES = set(Base.metadata.tables)
 
@@ -59,15 +60,7 @@ def rasa_store(url: str) -> Any:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
             Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
-        return SQLTrackerStore(
-            domain=Domain.empty(),
-            dialect=parsed.drivername,
-            host=parsed.host,
-            port=parsed.port,
-            db=parsed.database or "",
-            username=parsed.username,
-            password=parsed.password,
-        )
+        return SQLTrackerStore(domain=Domain.empty(), **connection_fields(url))
 
 
 def test_upgrade_from_empty_to_head(database_url: str) -> None:

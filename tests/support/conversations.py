@@ -36,12 +36,12 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import insert
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bot.conversations.events import StoredEvent, ensure_events_table, events_table, to_event
 from bot.paths import ROOT
 from bot.recommendation import recommend
+from bot.tracker_store import connection_fields
 
 T0 = datetime(2025, 3, 3, 15, 0, tzinfo=timezone.utc)  # a Monday, 15:00 UTC
 DEFAULT_ANSWERS = {"scope": "complex", "decisions": "many", "need": "answer",
@@ -429,17 +429,7 @@ def write_conversation(target: str | Session, sender_id: str, events: Sequence[E
 
 def tracker_store(url: str) -> SQLTrackerStore:
     """Rasa's SQLTrackerStore on `url`, with the project's domain."""
-    parsed = make_url(url)
-    return SQLTrackerStore(
-        domain=domain(),
-        dialect=parsed.drivername,
-        host=parsed.host,
-        port=parsed.port,
-        db=parsed.database or "",
-        username=parsed.username,
-        password=parsed.password,
-        query=dict(parsed.query),
-    )
+    return SQLTrackerStore(domain=domain(), **connection_fields(url))
 
 
 async def _append(store: SQLTrackerStore, sender_id: str, events: Sequence[Event]) -> int:
