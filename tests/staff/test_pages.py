@@ -289,6 +289,10 @@ def test_availability_edits_are_validated_and_audited(
     off = {"starts_at": "2025-03-11T09:00", "ends_at": "2025-03-11T08:00"}
     assert navigator.post(f"{base}/time-off", off).status_code == 400
     assert count(db, TimeOff) == 1
+    off = {"starts_at": "2025-03-20T09:00", "ends_at": "2025-03-20T12:00", "reason": "training"}
+    assert navigator.post(f"{base}/time-off", off).status_code == 303
+    db.expire_all()
+    assert count(db, TimeOff) == 2
 
 
 def test_dashboard_draws_svg_charts(signed_in: SignIn) -> None:

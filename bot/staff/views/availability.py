@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.availability import DAYS, parse_window, set_override, set_weekly_hours
+from bot.availability import add_time_off as add_time_off_interval
 from bot.db.models import DateOverride, Navigator, TimeOff
 from bot.staff.permissions import Permission
 from bot.staff.views.base import Context, redirect, requires
@@ -162,12 +163,10 @@ def add_time_off(ctx: Context) -> Response:
     zone = ZoneInfo(navigator.timezone)
     start = parse_local(ctx.field("starts_at"), zone, "the start")
     end = parse_local(ctx.field("ends_at"), zone, "the end")
-    if end <= start:
-        raise ValueError("time off must end after it starts")
-    if end <= ctx.now:
+    if start < end <= ctx.now:
         raise ValueError("time off must end in the future")
     reason = ctx.field("reason")[:REASON_MAX] or None
-    ctx.db.add(TimeOff(navigator_id=navigator.id, starts_at=start, ends_at=end, reason=reason))
+    add_time_off_interval(ctx.db, navigator.email, start, end, reason)
     return saved(ctx, navigator, "time_off")
 
 
