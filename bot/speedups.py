@@ -5,17 +5,26 @@
   load. The validator is built once and validates each response exactly as before.
 - Rasa resolves each stored event's class by walking every subclass of `Event`, for every event
   of every tracker it loads (about 5% of the CPU). The lookup is cached by type name.
+- Button payloads skip the NLU pipeline whose result Rasa would replace (`bot.payloads`).
+- Calls to the action server reuse keep-alive connections (`bot.pooled_http`).
 """
 
 from functools import cache, lru_cache
 from typing import Any
 
+import rasa.core.run
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
+from rasa.utils.endpoints import EndpointConfig
+from sanic import Sanic
+
+from bot.payloads import parse_payload
+from bot.pooled_http import close_sessions, pooled_session
 
 
 @lru_cache(maxsize=1)
@@ -57,7 +66,31 @@ def resolve_event_type(type_name: str, default: type[Event] | None = None) -> ty
     return cls if cls is not None else _resolve_uncached(type_name, default)
 
 
+_parse_with_graph = MessageProcessor._parse_message_with_graph
+_configure_app = rasa.core.run.configure_app
+
+
+def parse_message(
+    processor: MessageProcessor, message: Any, tracker: Any, only_output_properties: bool = True
+) -> dict[str, Any]:
+    """Same contract as MessageProcessor._parse_message_with_graph; payloads skip the graph."""
+    parsed = parse_payload(message.text, processor.domain, only_output_properties)
+    if parsed is not None:
+        return parsed
+    return _parse_with_graph(processor, message, tracker, only_output_properties)
+
+
+def configure_app(*args: Any, **kwargs: Any) -> Sanic:
+    """Rasa's app, closing the pooled HTTP sessions when a worker stops."""
+    app = _configure_app(*args, **kwargs)
+    app.register_listener(close_sessions, "after_server_stop")
+    return app
+
+
 def apply() -> None:
-    """Install the faster response validation and event type lookup."""
+    """Install the faster validation, event lookup, payload parsing and pooled HTTP calls."""
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore[method-assign]
+    MessageProcessor._parse_message_with_graph = parse_message  # type: ignore[method-assign]
+    EndpointConfig.session = pooled_session  # type: ignore[method-assign,assignment]
+    rasa.core.run.configure_app = configure_app
