@@ -71,15 +71,28 @@ def conversation(servers: Servers) -> list[float]:
     return times
 
 
-def latency_figures(servers: Servers, concurrency: int, conversations: int) -> None:
-    """p50/p95 REST round-trip latency with `concurrency` simultaneous conversations."""
+def latency_figures(servers: Servers, concurrency: int, conversations: int, rounds: int) -> None:
+    """p50/p95 REST round-trip latency with `concurrency` simultaneous conversations.
+
+    Several rounds, each printed, then all of them together: on a shared machine one round
+    can differ from the next, and the spread belongs in the figures.
+    """
     conversation(servers)  # warm-up
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        results = list(pool.map(lambda _: conversation(servers), range(conversations)))
-    times = [t for run in results for t in run]
-    print(
-        f"REST latency at {concurrency:>2} concurrent: {len(times)} messages, "
-        f"p50 {statistics.median(times):.1f} ms, p95 {percentile(times, 95):.1f} ms"
+    times: list[float] = []
+    for number in range(1, rounds + 1):
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            results = list(pool.map(lambda _: conversation(servers), range(conversations)))
+        round_times = [t for run in results for t in run]
+        times += round_times
+        print(f"  round {number}: {latency_summary(round_times)}")
+    print(f"REST latency at {concurrency:>2} concurrent, all rounds: {latency_summary(times)}")
+
+
+def latency_summary(times: list[float]) -> str:
+    """Message count, p50 and p95 of round-trip times in ms."""
+    return (
+        f"{len(times)} messages, p50 {statistics.median(times):.1f} ms, "
+        f"p95 {percentile(times, 95):.1f} ms"
     )
 
 
@@ -128,8 +141,8 @@ def main() -> None:
         running_servers(Path(workdir)) as servers,
     ):
         nlu_figures(servers)
-        latency_figures(servers, concurrency=1, conversations=20)
-        latency_figures(servers, concurrency=10, conversations=60)
+        latency_figures(servers, concurrency=1, conversations=20, rounds=2)
+        latency_figures(servers, concurrency=10, conversations=60, rounds=3)
         memory_figure(servers.rasa_pid)
     training_figure()
 
