@@ -99,7 +99,9 @@ class ActionAskSlotChoice(Action):
             after = datetime.fromisoformat(page_after) + availability.POLICY.step
         tz = visitor_zone(tracker)
         with session_scope() as session:
-            slots = availability.offer(session, utcnow(), after=after)
+            slots = availability.offer(
+                session, utcnow(), after=after, moving=tracker.get_slot("reschedule_ref")
+            )
         if not slots:
             return self._none_free(dispatcher, tracker)
         offered = [{"start": s.start.isoformat(), "label": format_slot(s, tz)} for s in slots]

@@ -86,20 +86,29 @@ def schedules(session: Session) -> list[NavigatorSchedule]:
     return result
 
 
-def booked_slots(session: Session, now: datetime) -> list[Slot]:
-    """Confirmed bookings from yesterday to the end of the booking horizon."""
+def booked_slots(session: Session, now: datetime, moving: str | None = None) -> list[Slot]:
+    """Confirmed bookings from yesterday to the end of the horizon, but for one being moved."""
     window_end = now + POLICY.horizon + timedelta(days=1)
     return [
         Slot(b.navigator_id, b.starts_at, b.ends_at)
         for b in bookings_between(session, now - timedelta(days=1), window_end)
+        if moving is None or b.reference != moving
     ]
 
 
 def offer(
-    session: Session, now: datetime, after: datetime | None = None, count: int = 5
+    session: Session,
+    now: datetime,
+    after: datetime | None = None,
+    count: int = 5,
+    moving: str | None = None,
 ) -> list[Slot]:
-    """The next free intro-call slots across all active navigators."""
-    booked = booked_slots(session, now)
+    """The next free intro-call slots across all active navigators.
+
+    `moving`: the reference of a booking being moved; its time and buffer do not block the
+    offer (booking the new time cancels it in the same transaction).
+    """
+    booked = booked_slots(session, now, moving)
     return free_slots(schedules(session), booked, now, after=after, count=count, policy=POLICY)
 
 

@@ -6,8 +6,10 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.booking import ActionAskSlotChoice, ActionBookSlot, ValidateBookingForm
+from actions.booking import ActionAskSlotChoice, ActionBookSlot, ValidateBookingForm, utcnow
 from actions.leads import ActionSaveLead, ValidateLeadForm
+from bot import availability
+from bot.booking import book
 from bot.db.models import Booking, Lead
 from bot.db.session import session_scope
 
@@ -91,3 +93,24 @@ async def test_later_times_pages_on(make_tracker, domain) -> None:
     )
     events = await ValidateBookingForm().run(CollectingDispatcher(), tracker, domain)
     assert slots_of(events) == {"slot_choice": None, "slot_page_after": offered[0]["start"]}
+
+
+async def test_moving_a_call_offers_its_own_time_again(make_tracker, domain, database) -> None:
+    events = await ActionSaveLead().run(CollectingDispatcher(), make_tracker(slots=LEAD), domain)
+    lead_id = slots_of(events)["lead_id"]
+    with session_scope() as session:
+        lead = session.get(Lead, int(lead_id))
+        (first,) = availability.offer(session, utcnow(), count=1)
+        references = [
+            book(session, lead, first.start, utcnow()).reference
+            for _ in availability.free_navigators(session, first.start, utcnow())
+        ]
+
+    async def offered_starts(reschedule_ref: str | None) -> list[str]:
+        slots = {**LEAD, "lead_id": lead_id, "booking_id": references[0]}
+        tracker = make_tracker(slots=slots | {"reschedule_ref": reschedule_ref})
+        events = await ActionAskSlotChoice().run(CollectingDispatcher(), tracker, domain)
+        return [o["start"] for o in slots_of(events)["offered_slots"]]
+
+    assert first.start.isoformat() not in await offered_starts(None)
+    assert (await offered_starts(references[0]))[0] == first.start.isoformat()

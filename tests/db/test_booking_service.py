@@ -68,3 +68,21 @@ def test_a_taken_time_raises(database_url: str, lead_id: int) -> None:
             booking.book(session, session.get(Lead, lead_id), slot.start, NOW)
     with session_scope(database_url) as session, pytest.raises(SlotTaken):
         booking.book(session, session.get(Lead, lead_id), slot.start, NOW)
+
+
+def test_moving_a_booking_offers_its_own_time_and_neighbours(
+    database_url: str, lead_id: int
+) -> None:
+    with session_scope(database_url) as session:
+        (first,) = availability.offer(session, NOW, count=1)
+        references = [
+            booking.book(session, session.get(Lead, lead_id), first.start, NOW).reference
+            for _ in availability.free_navigators(session, first.start, NOW)
+        ]
+    with session_scope(database_url) as session:
+        blocked = [s.start for s in availability.offer(session, NOW, count=3)]
+        moving = [s.start for s in availability.offer(session, NOW, count=3, moving=references[0])]
+        unknown = [s.start for s in availability.offer(session, NOW, count=3, moving="PR-NONE00")]
+    assert first.start not in blocked  # every navigator is booked then, buffers hide 15 minutes
+    assert moving[0] == first.start and moving[0] < blocked[0]
+    assert unknown == blocked
