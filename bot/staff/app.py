@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from bot.db.models import utcnow
 from bot.db.session import session_factory
 from bot.settings import Settings, get_settings
+from bot.staff.encoded_ids import EncodedConversationIds
 from bot.staff.views import (
     admin,
     auth,
@@ -131,6 +132,7 @@ def create_app(
     app.state.settings = settings
     app.state.sessions = session_factory(settings.database_url)
     app.state.clock = clock or utcnow
+    app.add_middleware(EncodedConversationIds)
     app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS, per_path=cache_control)
     return app
 

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from bot.db.reviews import Annotation
 from bot.db.staff import AuditEntry
 from tests.staff.conftest import Staff
 from tests.staff.seed import EMAIL, NAME, PHONE, PHONE_AS_TYPED, XSS, Seeded
+from tests.support.conversations import greeting_conversation, write_conversation
 
 SignIn = Callable[[str], Staff]
 
@@ -364,3 +366,23 @@ def test_leads_are_paginated_and_a_page_past_the_end_shows_the_last(
     assert first.count("Paged Person") == 50 and "Paged Person 54" in first
     assert last.count("Paged Person") == 5 and "Paged Person 00" in last
     assert "Page 2 of 2" in last or "2 of 2" in last
+
+
+@pytest.mark.parametrize("conversation_id", ["visitor/42 x", "a/erase", "100%/tags"])
+def test_conversation_ids_with_slashes_open_and_take_reviews(
+    signed_in: SignIn, db_url: str, db: Session, conversation_id: str
+) -> None:
+    write_conversation(db_url, conversation_id, greeting_conversation())
+    url = "/conversations/" + quote(conversation_id, safe="")
+    navigator = signed_in("navigator")
+    page = navigator.get(url)
+    assert page.status_code == 200
+    assert "Action <strong>utter_greet</strong>" in page.text
+    assert audit_rows(db, "view_transcript")[-1].target_id == conversation_id
+    tagged = navigator.post(url + "/tags", {"tag": "slash-id"})
+    assert tagged.status_code == 303 and tagged.headers["location"].startswith(url + "?")
+    assert '<span class="tag">slash-id</span>' in navigator.get(url).text
+    erase_form = signed_in("admin").get(url + "/erase")
+    assert erase_form.status_code == 200
+    assert f"<code>{conversation_id}</code>" in erase_form.text
+    assert f'action="{url}/erase"' in erase_form.text

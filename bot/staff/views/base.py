@@ -26,6 +26,7 @@ from bot.conversations.review import ConversationNotFoundError, actor_of
 from bot.db.staff import StaffSession, StaffUser
 from bot.settings import Settings
 from bot.staff.csrf import FIELD, tokens_match
+from bot.staff.encoded_ids import conversation_url, decoded_id
 from bot.staff.permissions import Permission, can
 from bot.staff.sessions import load_session
 
@@ -85,6 +86,7 @@ def make_environment() -> Environment:
     env.filters["utc"] = _format_time
     env.filters["shown"] = _shown
     env.filters["local"] = _local
+    env.filters["conversation_url"] = conversation_url
     return env
 
 
@@ -198,8 +200,9 @@ class Context:
         return value.strip() if strip else value
 
     def param(self, name: str) -> str:
-        """A path parameter as text."""
-        return str(self.request.path_params[name])
+        """A path parameter as text (a conversation id decoded: `bot.staff.encoded_ids`)."""
+        value = str(self.request.path_params[name])
+        return decoded_id(value) if name == "conversation_id" else value
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         """Render a page with the menu, the user and the CSRF token filled in."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -37,6 +37,7 @@ from bot.conversations.transcript import (
 from bot.db.models import CallbackRequest, Lead
 from bot.db.reviews import OUTCOMES, REVIEW_STATUSES
 from bot.privacy import erase_conversation
+from bot.staff.encoded_ids import conversation_url
 from bot.staff.permissions import Permission
 from bot.staff.views.base import Context, page_number, redirect, requires
 
@@ -67,12 +68,6 @@ class Line:
     item: Any
     annotation: Any = None
     annotatable: bool = False
-
-
-def conversation_url(conversation_id: str, **query: str) -> str:
-    """The transcript page of a conversation (id percent-encoded)."""
-    url = "/conversations/" + quote(conversation_id, safe="")
-    return url + ("?" + urlencode(query) if query else "")
 
 
 def filter_choices() -> dict[str, list[tuple[str, str]]]:
