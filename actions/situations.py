@@ -28,7 +28,7 @@ class ActionAcknowledgeSituation(Action):
         """Acknowledge, explain, offer the assessment, and pre-fill implied answers."""
         situation = situation_for_intent(latest_intent(tracker))
         if situation is None:
-            dispatcher.utter_response("utter_how_can_i_help")
+            dispatcher.utter_message(response="utter_how_can_i_help")
             return []
         dispatcher.utter_message(text=situation.acknowledgement)
         dispatcher.utter_message(text=situation.explanation)

@@ -106,3 +106,10 @@ async def test_delete_my_data_clears_answers_and_says_what_was_deleted(
     for shared in ("answers", "contact details", "call you booked"):
         assert shared in reply
     assert "flagged" not in reply
+
+
+async def test_situation_action_without_a_situation_asks_how_to_help(make_tracker, domain) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("hello", intent="greet")
+    assert await ActionAcknowledgeSituation().run(dispatcher, tracker, domain) == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_how_can_i_help"]
