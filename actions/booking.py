@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.messages import is_fresh_reply, latest_entities, latest_intent, latest_text
 from bot import availability, booking
+from bot.contact import proves_contact
 from bot.db.models import Booking, Lead
 from bot.db.repository import SlotTaken, create_callback_request, find_booking
 from bot.db.session import session_scope
@@ -184,21 +185,32 @@ class ActionBookSlot(Action):
 
 
 def referenced_booking(tracker: Tracker) -> Booking | None:
-    """The confirmed booking the visitor means: a reference in the message, else this chat's."""
-    match = REFERENCE.search(latest_text(tracker))
+    """The confirmed booking the visitor means and may change, or None.
+
+    A call booked in this chat can be named by its reference or not at all. One booked in
+    another chat needs its reference and the email or phone number it was booked with, in the
+    same message: a reference alone is not enough to change someone's call.
+    """
+    text = latest_text(tracker)
+    match = REFERENCE.search(text)
     reference = match.group(0) if match else tracker.get_slot("booking_id")
     if not reference:
         return None
     with session_scope() as session:
         found = find_booking(session, reference)
-        return found if found is not None and found.status == "confirmed" else None
+        if found is None or found.status != "confirmed":
+            return None
+        lead = session.get(Lead, found.lead_id)
+        own = lead.conversation_id == tracker.sender_id
+        return found if own or proves_contact(text, lead.email, lead.phone) else None
 
 
 def ask_change(dispatcher: CollectingDispatcher, tracker: Tracker, verb: str) -> list[EventType]:
     """Find the booking and ask the visitor to confirm the change."""
     found = referenced_booking(tracker)
-    if found is None:
-        dispatcher.utter_response("utter_no_booking")
+    if found is None:  # one reply for unknown and unproven references: no way to probe them
+        named = REFERENCE.search(latest_text(tracker))
+        dispatcher.utter_message(response="utter_booking_verify" if named else "utter_no_booking")
         return [SlotSet("pending_change", None)]
     yes = "Yes, cancel it" if verb == "cancel" else "Yes, find a new time"
     dispatcher.utter_message(
@@ -241,7 +253,7 @@ class ActionCancelBooking(Action):
             cancelled = booking.cancel(session, reference) if reference else None
             text = booking.when(cancelled) if cancelled else None
         if cancelled is None:
-            dispatcher.utter_response("utter_no_booking")
+            dispatcher.utter_message(response="utter_no_booking")
             return [SlotSet("pending_change", None)]
         dispatcher.utter_message(
             text=f"Done: your call on {text} is cancelled. You're welcome to book again any time.",

@@ -45,6 +45,14 @@ def find_phone(text: str, region: str = DEFAULT_REGION) -> str | None:
     return None
 
 
+def proves_contact(text: str, email: str | None, phone: str | None) -> bool:
+    """Whether the text contains the given email address or phone number (as booked)."""
+    found_email = find_email(text)
+    if email and found_email and found_email.casefold() == email.casefold():
+        return True
+    return bool(phone) and find_phone(text) == phone
+
+
 def display_phone(e164: str) -> str:
     """A phone number in friendly international format."""
     number = phonenumbers.parse(e164, None)

@@ -6,7 +6,13 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.booking import ActionAskSlotChoice, ActionBookSlot, ValidateBookingForm, utcnow
+from actions.booking import (
+    ActionAskCancel,
+    ActionAskSlotChoice,
+    ActionBookSlot,
+    ValidateBookingForm,
+    utcnow,
+)
 from actions.leads import ActionSaveLead, ValidateLeadForm
 from bot import availability
 from bot.booking import book
@@ -114,3 +120,32 @@ async def test_moving_a_call_offers_its_own_time_again(make_tracker, domain, dat
 
     assert first.start.isoformat() not in await offered_starts(None)
     assert (await offered_starts(references[0]))[0] == first.start.isoformat()
+
+
+async def test_a_call_booked_elsewhere_needs_its_reference_and_contact(
+    make_tracker, domain, database
+) -> None:
+    events = await ActionSaveLead().run(CollectingDispatcher(), make_tracker(slots=LEAD), domain)
+    with session_scope() as session:
+        lead = session.get(Lead, int(slots_of(events)["lead_id"]))
+        (slot,) = availability.offer(session, utcnow(), count=1)
+        reference = book(session, lead, slot.start, utcnow()).reference
+
+    async def ask(text: str, sender: str = "another-chat") -> tuple[dict, dict]:
+        tracker = make_tracker(text, intent="cancel_booking")
+        tracker.sender_id = sender
+        dispatcher = CollectingDispatcher()
+        events = await ActionAskCancel().run(dispatcher, tracker, domain)
+        return dispatcher.messages[0], slots_of(events)
+
+    for text in (f"cancel {reference}", f"cancel {reference} someone.else@example.com",
+                 f"cancel PR-ZZZZZZ {LEAD['lead_email']}"):  # fmt: skip
+        message, slots = await ask(text)
+        assert message["response"] == "utter_booking_verify"
+        assert slots == {"pending_change": None}
+    message, slots = await ask(f"please cancel {reference.lower()}, it's MARIA@example.com")
+    assert reference in message["text"] and slots["pending_change"] == reference
+    message, slots = await ask(f"cancel {reference}", sender="test-visitor")  # where it was booked
+    assert slots["pending_change"] == reference
+    message, slots = await ask("cancel my call")  # no reference, nothing booked in this chat
+    assert message["response"] == "utter_no_booking" and slots == {"pending_change": None}

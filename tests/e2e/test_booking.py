@@ -91,7 +91,11 @@ def test_cancel_by_reference_frees_the_slot(servers: Servers) -> None:
 
     other = f"cancel2-{uuid.uuid4().hex[:10]}"
     replies = servers.send(other, f"please cancel my booking {reference.lower()}")
-    assert reference in text_of(replies)
+    assert "email or phone number you booked with" in text_of(replies)  # another chat
+    assert reference not in text_of(replies)
+    assert servers.tracker(other)["slots"]["pending_change"] is None
+    replies = servers.send(other, f"{reference} maria.lopez@example.com")
+    assert reference in text_of(replies)  # now the confirmation question
     replies = servers.send(other, "/affirm")
     assert "cancelled" in text_of(replies)
     assert query(servers, "SELECT status FROM bookings WHERE reference = ?", reference) == [

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.contact import clean_name, display_phone, find_email, find_phone
+from bot.contact import clean_name, display_phone, find_email, find_phone, proves_contact
 from bot.timezones import is_valid_zone, to_timezone
 
 
@@ -51,6 +51,22 @@ def test_emails(text: str, expected: str | None) -> None:
 )
 def test_phones(text: str, expected: str | None) -> None:
     assert find_phone(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "proves"),
+    [
+        ("cancel PR-7KQ4M2 Maria.Lopez@Example.com", True),
+        ("move PR-7KQ4M2, my number is (415) 555-2671", True),
+        ("cancel PR-7KQ4M2", False),
+        ("cancel PR-7KQ4M2 someone.else@example.com", False),
+        ("cancel PR-7KQ4M2 415 555 2672", False),
+        ("maria.lopez@example.co", False),
+    ],
+)
+def test_contact_proof(text: str, proves: bool) -> None:
+    assert proves_contact(text, "maria.lopez@example.com", "+14155552671") is proves
+    assert proves_contact(text, None, None) is False
 
 
 def test_phone_display() -> None:
