@@ -33,6 +33,7 @@ from bot.channels.telegram_config import (
     TelegramConfig,
 )
 from bot.channels.telegram_format import CallbackKeys
+from bot.channels.telegram_ledger import UpdateLedger
 from bot.channels.telegram_output import TelegramOutput
 
 logger = logging.getLogger("bot.channels.telegram")
@@ -141,11 +142,14 @@ class TelegramInput(InputChannel):
             logger.error("Telegram channel disabled: %s", problem)
         else:
             logger.info("Telegram channel disabled: %s", problem)
-        return cls(config, enabled=problem is None)
+        return cls(config, enabled=problem is None, shared=problem is None)
 
-    def __init__(self, config: TelegramConfig, enabled: bool = True) -> None:
+    def __init__(self, config: TelegramConfig, enabled: bool = True, shared: bool = False) -> None:
+        """`shared`: claim and order updates through the database (several Rasa workers)."""
         self.config = config
         self.enabled = enabled
+        self.shared = shared
+        self._ledger: UpdateLedger | None = None
         self.keys = CallbackKeys()
         self._bot: Bot | None = None
         self._output: TelegramOutput | None = None
@@ -156,6 +160,13 @@ class TelegramInput(InputChannel):
         self._slots: asyncio.Semaphore | None = None
         self._ready: asyncio.Lock | None = None
         self._initialized = False
+
+    @property
+    def ledger(self) -> UpdateLedger | None:
+        """The database ledger of updates, made on first use inside a worker (never before fork)."""
+        if self.shared and self._ledger is None:
+            self._ledger = UpdateLedger()
+        return self._ledger
 
     @property
     def bot(self) -> Bot:
@@ -224,12 +235,14 @@ class TelegramInput(InputChannel):
         except Exception:  # any parse failure is the sender's fault: 400
             logger.warning("Telegram webhook: malformed update (%d bytes)", len(body))
             return response.json({"ok": False, "description": "malformed update"}, status=400)
-        if update.update_id in self._recent:
+        kind = update_kind(update)
+        chat = chat_of(update)
+        if update.update_id in self._recent or (
+            chat is not None and self.ledger and not self.ledger.claim(update.update_id, chat.id)
+        ):
             logger.info("Telegram update %s: repeated, dropped", update.update_id)
             return response.json({"ok": True})
         self._remember(self._recent, update.update_id, None, RECENT_UPDATES)
-        kind = update_kind(update)
-        chat = chat_of(update)
         if kind is None or chat is None:
             logger.info("Telegram update %s: not handled, ignored", update.update_id)
             return response.json({"ok": True})
@@ -270,12 +283,27 @@ class TelegramInput(InputChannel):
             else:
                 self._chat_locks[chat_id] = (lock, users - 1)
 
+    @asynccontextmanager
+    async def _in_chat_order(self, update_id: int, chat_id: int) -> AsyncIterator[None]:
+        """After the chat's earlier updates in every worker; marked done afterwards."""
+        ledger = self.ledger
+        if ledger is None:
+            yield
+            return
+        if not await ledger.wait_turn(update_id, chat_id):
+            logger.warning("Telegram update %s: earlier update of chat %s still open", update_id,
+                           chat_id)  # fmt: skip
+        try:
+            yield
+        finally:
+            ledger.finish(update_id)
+
     async def process(self, update: Update, on_new_message: OnNewMessage) -> None:
         """Handle one update; errors are logged with the update and chat ids."""
         chat = chat_of(update)
         if chat is None:
             return
-        async with self._in_turn(chat.id):
+        async with self._in_turn(chat.id), self._in_chat_order(update.update_id, chat.id):
             try:
                 await self.ready()
                 if update.callback_query is not None:

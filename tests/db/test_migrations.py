@@ -67,7 +67,7 @@ def test_upgrade_from_empty_to_head(database_url: str) -> None:
     """An empty database migrates to the newest revision and gets exactly our tables."""
     assert current(database_url) is None
     upgrade(database_url)
-    assert current(database_url) == head() == "0002"
+    assert current(database_url) == head() == "0003"
     assert set(snapshot(database_url)) == OUR_TABLES | {"alembic_version"}
 
 

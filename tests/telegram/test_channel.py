@@ -4,14 +4,17 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from bot.channels.telegram import TelegramInput, command_of
 from bot.channels.telegram_config import SECRET_HEADER, SECRET_PATTERN, TelegramConfig
 from bot.channels.telegram_format import KEY_PREFIX
+from bot.db.migrate import upgrade
 from bot.settings import get_settings
 from tests.telegram.conftest import SECRET, Collector
 from tests.telegram.fake_bot_api import FakeBotApi, plain
@@ -123,6 +126,52 @@ async def test_a_repeated_update_is_handled_once(channel: TelegramInput) -> None
     assert await deliver(channel, update, rasa) == 200
     assert await deliver(channel, update, rasa) == 200
     assert rasa.texts == ["hello"]
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def two_workers(
+    config: TelegramConfig, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[TelegramInput, TelegramInput]]:
+    """The channel as two Rasa workers hold it, sharing one migrated database."""
+    url = f"sqlite:///{tmp_path / 'workers.db'}"
+    upgrade(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    workers = (TelegramInput(config, shared=True), TelegramInput(config, shared=True))
+    yield workers
+    for worker in workers:
+        await worker.close()
+        worker.ledger.engine.dispose()
+    get_settings.cache_clear()
+
+
+async def settle(*channels: TelegramInput) -> None:
+    """Wait for every channel's background work."""
+    while any(channel._tasks for channel in channels):
+        await asyncio.gather(*[task for channel in channels for task in channel._tasks])
+
+
+async def test_an_update_delivered_to_two_workers_is_handled_once(two_workers) -> None:
+    first, second = two_workers
+    update, rasa = message_update(new_chat_id(), "hello"), Collector()
+    assert first.receive(request(update), rasa).status == 200
+    assert second.receive(request(update), rasa).status == 200
+    await settle(first, second)
+    assert rasa.texts == ["hello"]
+
+
+async def test_one_chat_keeps_its_order_across_workers(two_workers) -> None:
+    first, second = two_workers
+    chat_id, order = new_chat_id(), []
+
+    async def rasa(message: Any) -> None:
+        await asyncio.sleep(0.5 if message.text == "one" else 0.01)
+        order.append(message.text)
+
+    assert first.receive(request(message_update(chat_id, "one")), rasa).status == 200
+    assert second.receive(request(message_update(chat_id, "two")), rasa).status == 200
+    await settle(first, second)
+    assert order == ["one", "two"]
 
 
 # ---- what reaches Rasa ----
