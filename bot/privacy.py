@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,8 +22,10 @@ from bot.db.reviews import (
     ConversationReview,
     ConversationTag,
 )
+from bot.db.telegram import TelegramUpdate
 
 CHUNK = 500  # ids per IN (...) list, well under every database's parameter limit
+TELEGRAM_CHAT = re.compile(r"-?\d{1,19}")  # a Telegram conversation's id is its chat id
 CONVERSATION_TABLES: tuple[Table, ...] = tuple(
     model.__table__
     for model in (
@@ -148,11 +151,14 @@ def unconverted_leads(session: Session, cutoff: datetime) -> list[int]:
 def delete_conversations(
     session: Session, conversation_ids: Sequence[str], *, dry_run: bool = False
 ) -> Counter[str]:
-    """Delete (or count) the Rasa events and staff rows of these conversations."""
+    """Delete (or count) the Rasa events, staff rows and Telegram updates of these conversations."""
     counts: Counter[str] = Counter()
     for table in CONVERSATION_TABLES:
         counts[table.name] = remove(session, table, table.c.conversation_id, conversation_ids,
                                     dry_run=dry_run)  # fmt: skip
+    chat_ids = [int(c) for c in conversation_ids if TELEGRAM_CHAT.fullmatch(c)]
+    updates = TelegramUpdate.__table__
+    counts[updates.name] = remove(session, updates, updates.c.chat_id, chat_ids, dry_run=dry_run)
     counts["events"] = 0
     if has_events_table(session):
         counts["events"] = remove(session, events_table, events_table.c.sender_id,

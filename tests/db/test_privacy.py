@@ -42,50 +42,50 @@ def audit_entries(session: Session) -> list[AuditEntry]:
 @pytest.fixture
 def two_visitors(migrated_url: str, session: Session) -> dict[str, dict[str, int]]:
     """Two booked visitors with every kind of row; their row counts before any deletion."""
-    write_conversation(migrated_url, "conv-a", booked_conversation())
-    write_conversation(migrated_url, "conv-b", lead_conversation())
+    write_conversation(migrated_url, "7001001", booked_conversation())
+    write_conversation(migrated_url, "7001002", lead_conversation())
     navigator_id = add_navigator(session)
-    for conversation_id in ("conv-a", "conv-b"):
+    for conversation_id in ("7001001", "7001002"):
         add_lead(session, conversation_id, navigator_id=navigator_id)
         add_staff_rows(session, conversation_id)
     session.commit()
-    return {c: rows_of(session, c) for c in ("conv-a", "conv-b")}
+    return {c: rows_of(session, c) for c in ("7001001", "7001002")}
 
 
 def test_erasure_deletes_every_row_of_the_conversation(session, two_visitors) -> None:
-    before = two_visitors["conv-a"]
+    before = two_visitors["7001001"]
     assert all(before.values()), before
-    report = erase_conversation(session, "conv-a", actor="staff:ada")
+    report = erase_conversation(session, "7001001", actor="staff:ada")
     session.commit()
-    assert set(rows_of(session, "conv-a").values()) == {0}
+    assert set(rows_of(session, "7001001").values()) == {0}
     assert report.counts == before and report.total == sum(before.values())
 
 
 def test_erasure_leaves_other_conversations_alone(session, two_visitors) -> None:
-    erase_conversation(session, "conv-a", actor="visitor")
+    erase_conversation(session, "7001001", actor="visitor")
     session.commit()
-    assert rows_of(session, "conv-b") == two_visitors["conv-b"]
+    assert rows_of(session, "7001002") == two_visitors["7001002"]
 
 
 def test_erasure_is_audited_with_counts_and_no_text(session, two_visitors) -> None:
-    report = erase_conversation(session, "conv-a", actor="visitor")
+    report = erase_conversation(session, "7001001", actor="visitor")
     session.commit()
     (entry,) = audit_entries(session)
     assert (entry.actor, entry.action, entry.target_type, entry.target_id) == (
-        "visitor", "erase_conversation", "conversation", "conv-a",
+        "visitor", "erase_conversation", "conversation", "7001001",
     )  # fmt: skip
     assert entry.details == report.counts
     assert all(isinstance(value, int) for value in entry.details.values())
     stored = json.dumps(entry.details)
-    for personal in (NAME, SUMMARY, email_of("conv-a"), "cancer"):
+    for personal in (NAME, SUMMARY, email_of("7001001"), "cancer"):
         assert personal not in stored
 
 
 def test_erasure_happens_in_one_transaction(session, two_visitors) -> None:
     with pytest.raises(ValueError):
-        erase_conversation(session, "conv-a", actor="")  # the audit entry is refused
+        erase_conversation(session, "7001001", actor="")  # the audit entry is refused
     session.rollback()
-    assert rows_of(session, "conv-a") == two_visitors["conv-a"]
+    assert rows_of(session, "7001001") == two_visitors["7001001"]
     assert audit_entries(session) == []
 
 
@@ -93,7 +93,7 @@ def test_erasing_an_unknown_conversation_deletes_nothing(session, two_visitors) 
     report = erase_conversation(session, "nobody", actor="staff:ada")
     session.commit()
     assert report.total == 0
-    assert rows_of(session, "conv-a") == two_visitors["conv-a"]
+    assert rows_of(session, "7001001") == two_visitors["7001001"]
     assert audit_entries(session)[0].details == report.counts
 
 

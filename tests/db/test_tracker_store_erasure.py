@@ -50,27 +50,27 @@ def deletion_turn() -> list[Event]:
 
 
 async def test_a_normal_save_stores_the_events(store, make_session) -> None:
-    tracker = tracker_with("visitor-1", booked_conversation())
+    tracker = tracker_with("5550001", booked_conversation())
     await store.save(tracker)
     with make_session() as session:
-        assert rows_of(session, "visitor-1")["events"] == len(tracker.events)
-    stored = await store.retrieve_full_tracker("visitor-1")
+        assert rows_of(session, "5550001")["events"] == len(tracker.events)
+    stored = await store.retrieve_full_tracker("5550001")
     assert stored is not None and stored.get_slot("booking_id") == "PR-7K2M9Q"
     assert [e.as_dict() for e in stored.events] == [e.as_dict() for e in tracker.events]
 
 
 async def test_delete_my_data_removes_the_rows_instead_of_saving(store, make_session) -> None:
-    tracker = tracker_with("visitor-1", booked_conversation())
+    tracker = tracker_with("5550001", booked_conversation())
     await store.save(tracker)
-    await store.save(tracker_with("visitor-2", lead_conversation()))
+    await store.save(tracker_with("5550002", lead_conversation()))
     with make_session() as session:
         navigator_id = add_navigator(session)
-        for conversation_id in ("visitor-1", "visitor-2"):
+        for conversation_id in ("5550001", "5550002"):
             add_lead(session, conversation_id, navigator_id=navigator_id)
             add_staff_rows(session, conversation_id)
         session.commit()
-        before = rows_of(session, "visitor-1")
-        other = rows_of(session, "visitor-2")
+        before = rows_of(session, "5550001")
+        other = rows_of(session, "5550002")
     assert all(before.values()), before
 
     for event in deletion_turn():
@@ -78,24 +78,24 @@ async def test_delete_my_data_removes_the_rows_instead_of_saving(store, make_ses
     await store.save(tracker)
 
     with make_session() as session:
-        assert set(rows_of(session, "visitor-1").values()) == {0}
-        assert rows_of(session, "visitor-2") == other
+        assert set(rows_of(session, "5550001").values()) == {0}
+        assert rows_of(session, "5550002") == other
         (entry,) = session.scalars(select(AuditEntry)).all()
     assert (entry.actor, entry.action, entry.target_id) == (
-        "visitor", "erase_conversation", "visitor-1",
+        "visitor", "erase_conversation", "5550001",
     )  # fmt: skip
     assert entry.details["events"] == before["events"] and entry.details["bookings"] == 1
-    assert await store.retrieve_full_tracker("visitor-1") is None
+    assert await store.retrieve_full_tracker("5550001") is None
 
 
 async def test_the_next_message_starts_a_fresh_conversation(store, make_session) -> None:
-    tracker = tracker_with("visitor-1", [*lead_conversation(), *deletion_turn()])
+    tracker = tracker_with("5550001", [*lead_conversation(), *deletion_turn()])
     await store.save(tracker)
-    fresh = tracker_with("visitor-1", greeting_conversation(start=at(day=2)))
+    fresh = tracker_with("5550001", greeting_conversation(start=at(day=2)))
     await store.save(fresh)
-    stored = await store.retrieve_full_tracker("visitor-1")
+    stored = await store.retrieve_full_tracker("5550001")
     assert stored is not None and len(stored.events) == len(fresh.events)
     assert stored.get_slot("deletion_requested") is None
     assert stored.get_slot("lead_name") is None
     with make_session() as session:
-        assert rows_of(session, "visitor-1")["events"] == len(fresh.events)
+        assert rows_of(session, "5550001")["events"] == len(fresh.events)

@@ -18,6 +18,7 @@ from bot.db.reviews import (
     ConversationReview,
     ConversationTag,
 )
+from bot.db.telegram import TelegramUpdate
 
 SUMMARY = "My mother's cancer treatment plan"
 NAME = "Sam Rivera"
@@ -64,7 +65,8 @@ def add_lead(
 
 
 def add_staff_rows(session: Session, conversation_id: str) -> None:
-    """A callback request, index entry, review, tag, note and annotation of the conversation."""
+    """A callback request, index entry, review, tag, note and annotation of the conversation
+    (and, for a Telegram chat id, two received updates)."""
     now = utcnow()
     create_callback_request(session, conversation_id=conversation_id, channel="rest",
                             contact=email_of(conversation_id))  # fmt: skip
@@ -78,6 +80,10 @@ def add_staff_rows(session: Session, conversation_id: str) -> None:
         Annotation(conversation_id=conversation_id, event_id=1, text=SUMMARY,
                    predicted_intent="inform", corrected_intent="situation_caregiver"),
     ])  # fmt: skip
+    if conversation_id.isdigit():  # a Telegram chat: the updates its messages came in
+        chat_id = int(conversation_id)
+        session.add_all(TelegramUpdate(update_id=chat_id * 10 + n, chat_id=chat_id,
+                                       received_at=now) for n in range(2))  # fmt: skip
     session.flush()
 
 
@@ -96,6 +102,8 @@ def rows_of(session: Session, conversation_id: str) -> dict[str, int]:
         counts[model.__tablename__] = count(
             session, model, model.conversation_id == conversation_id
         )
+    chat = int(conversation_id) if conversation_id.isdigit() else None
+    counts["telegram_updates"] = count(session, TelegramUpdate, TelegramUpdate.chat_id == chat)
     has_events = inspect(session.connection()).has_table("events")
     where = events_table.c.sender_id == conversation_id
     counts["events"] = count(session, events_table, where) if has_events else 0
