@@ -235,16 +235,17 @@ class TelegramInput(InputChannel):
         except Exception:  # any parse failure is the sender's fault: 400
             logger.warning("Telegram webhook: malformed update (%d bytes)", len(body))
             return response.json({"ok": False, "description": "malformed update"}, status=400)
-        kind = update_kind(update)
-        chat = chat_of(update)
-        if update.update_id in self._recent or (
-            chat is not None and self.ledger and not self.ledger.claim(update.update_id, chat.id)
-        ):
+        if update.update_id in self._recent:
             logger.info("Telegram update %s: repeated, dropped", update.update_id)
             return response.json({"ok": True})
         self._remember(self._recent, update.update_id, None, RECENT_UPDATES)
+        kind = update_kind(update)
+        chat = chat_of(update)
         if kind is None or chat is None:
             logger.info("Telegram update %s: not handled, ignored", update.update_id)
+            return response.json({"ok": True})
+        if self.ledger is not None and not self.ledger.claim(update.update_id, chat.id):
+            logger.info("Telegram update %s: taken by another worker, dropped", update.update_id)
             return response.json({"ok": True})
         self.spawn(
             self.process(update, on_new_message), f"update {update.update_id} chat {chat.id}"

@@ -160,6 +160,18 @@ async def test_an_update_delivered_to_two_workers_is_handled_once(two_workers) -
     assert rasa.texts == ["hello"]
 
 
+async def test_an_update_kind_not_handled_does_not_hold_up_its_chat(two_workers) -> None:
+    first, second = two_workers
+    chat_id, rasa = new_chat_id(), Collector()
+    ignored = message_update(chat_id, "was edited")
+    ignored["edited_message"] = ignored.pop("message")
+    assert first.receive(request(ignored), rasa).status == 200
+    started = time.monotonic()
+    assert second.receive(request(message_update(chat_id, "hello")), rasa).status == 200
+    await settle(first, second)
+    assert rasa.texts == ["hello"] and time.monotonic() - started < 5
+
+
 async def test_one_chat_keeps_its_order_across_workers(two_workers) -> None:
     first, second = two_workers
     chat_id, order = new_chat_id(), []
