@@ -57,21 +57,11 @@ db: setup ## Apply database migrations and load the default availability if none
 
 run: train db ## Set up, train if needed, start everything on the embedded SQLite default
 	@mkdir -p var
-	@set -a; source .env; set +a; \
-	echo ""; \
-	echo "  Rasa server:   http://localhost:$${RASA_PORT:-5005}  (REST: POST /webhooks/rest/webhook)"; \
-	echo "  HTTP API:      http://localhost:$${RASA_PORT:-5005}/status?token=<RASA_API_TOKEN>"; \
-	echo "  Action server: http://localhost:$${ACTION_SERVER_PORT:-5055}"; \
-	echo "  Demo site:     http://localhost:$${WEB_PORT:-8080}  (company page with the chat widget)"; \
-	echo "  Staff app:     http://localhost:$${STAFF_PORT:-8081}  (first admin: see README.md, Staff app)"; \
-	echo "  Talk to it:    make shell   (in another terminal), or see README.md"; \
-	echo ""
+	@$(PY) -m bot addresses
 	$(BIN)/honcho start -f Procfile
 
 shell: train db ## Chat with the bot in the terminal (start `make run` first for the actions)
-	@set -a; source .env; set +a; \
-	ACTION_SERVER_URL=$${ACTION_SERVER_URL:-http://127.0.0.1:$${ACTION_SERVER_PORT:-5055}/webhook} \
-	$(BIN)/rasa shell --model models --endpoints endpoints.yml --port $${RASA_SHELL_PORT:-5006}
+	$(PY) -m bot run-shell
 
 validate: setup ## Check the training data (fails on warnings)
 	$(BIN)/rasa data validate --fail-on-warnings

@@ -16,6 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("run-actions", servers.run_actions),
         ("run-web", servers.run_web),
         ("run-staff", servers.run_staff),
+        ("run-shell", servers.run_shell),
+        ("addresses", servers.addresses),
     ):
         sub.add_parser(name, help=func.__doc__).set_defaults(func=func)
     data.add_commands(sub)

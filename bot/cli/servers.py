@@ -85,6 +85,35 @@ def run_rasa(_: Namespace) -> int:
     return 0
 
 
+def addresses(_: Namespace) -> int:
+    """Print where the running servers listen and how to talk to the bot."""
+    settings = get_settings()
+    rasa = f"http://localhost:{settings.rasa_port}"
+    print(f"""
+  Rasa server:   {rasa}  (REST: POST /webhooks/rest/webhook)
+  HTTP API:      {rasa}/status?token=<RASA_API_TOKEN>
+  Action server: http://localhost:{settings.action_server_port}
+  Demo site:     http://localhost:{settings.web_port}  (company page with the chat widget)
+  Staff app:     http://localhost:{settings.staff_port}  (first admin: see README.md, Staff app)
+  Talk to it:    make shell   (in another terminal), or see README.md
+""")
+    return 0
+
+
+def run_shell(_: Namespace) -> int:
+    """Chat with the bot in the terminal (`rasa shell`, using the running action server)."""
+    settings = get_settings()
+    os.environ["ACTION_SERVER_URL"] = settings.actions_url
+    os.chdir(ROOT)
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", "shell", "--model", settings.model_path,
+                "--endpoints", str(ROOT / "endpoints.yml"),
+                "--port", str(settings.rasa_port + 1)]  # fmt: skip
+    rasa_main()
+    return 0
+
+
 def run_actions(_: Namespace) -> int:
     """Start the rasa-sdk action server."""
     settings = get_settings()

@@ -45,3 +45,19 @@ def test_rest_channel_can_be_switched_off(
         get_settings.cache_clear()
     assert ("rest" in written) is enabled
     assert "bot.channels.socketio.SocketIOInput" in written
+
+
+def test_addresses_come_from_settings_even_with_awkward_env_values(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RASA_PORT", "6005")
+    monkeypatch.setenv("STAFF_PORT", "9081")
+    monkeypatch.setenv("SMTP_SENDER", "Pilot Rock <intake@pilotrock.example>; $HOME")
+    get_settings.cache_clear()
+    try:
+        assert cli.addresses(None) == 0
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    assert "http://localhost:6005  (REST: POST /webhooks/rest/webhook)" in out
+    assert "http://localhost:9081" in out and "make shell" in out
