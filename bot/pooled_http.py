@@ -8,6 +8,7 @@ reused connection is never one the server is closing.
 """
 
 import asyncio
+import weakref
 from typing import Any
 
 import aiohttp
@@ -15,7 +16,7 @@ from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
 KEEPALIVE_SECONDS = 2.0
 
-_sessions: dict[tuple[Any, ...], aiohttp.ClientSession] = {}
+_sessions: dict[tuple[Any, ...], tuple[weakref.ref, aiohttp.ClientSession]] = {}
 
 
 class BorrowedSession:
@@ -57,10 +58,11 @@ def new_session(endpoint: EndpointConfig) -> aiohttp.ClientSession:
 
 def pooled_session(endpoint: EndpointConfig) -> BorrowedSession:
     """Same contract as EndpointConfig.session, with one open session per loop and endpoint."""
-    key = session_key(endpoint)
-    session = _sessions.get(key)
-    if session is None or session.closed:
-        session = _sessions[key] = new_session(endpoint)
+    loop, key = asyncio.get_running_loop(), session_key(endpoint)
+    owner, session = _sessions.get(key, (None, None))
+    if session is None or session.closed or owner is None or owner() is not loop:
+        session = new_session(endpoint)  # a loop id can be reused once its loop has gone
+        _sessions[key] = (weakref.ref(loop), session)
     return BorrowedSession(session)
 
 
@@ -68,4 +70,4 @@ async def close_sessions(*_: object) -> None:
     """Close the sessions of the running loop (a Sanic after_server_stop listener)."""
     loop_id = id(asyncio.get_running_loop())
     for key in [key for key in _sessions if key[0] == loop_id]:
-        await _sessions.pop(key).close()
+        await _sessions.pop(key)[1].close()

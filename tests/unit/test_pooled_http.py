@@ -1,7 +1,9 @@
 """Rasa's outgoing HTTP calls reuse one keep-alive connection per event loop."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from aiohttp import web
@@ -78,3 +80,16 @@ async def test_endpoints_with_other_credentials_get_their_own_session(pooled) ->
 def test_client_keep_alive_ends_before_the_action_server_closes_idle_connections() -> None:
     server_timeout = DEFAULT_CONFIG["KEEP_ALIVE_TIMEOUT"]  # the action server keeps Sanic's
     assert server_timeout > pooled_http.KEEPALIVE_SECONDS
+
+
+def test_a_new_event_loop_never_gets_a_session_of_a_closed_one(monkeypatch) -> None:
+    monkeypatch.setattr(EndpointConfig, "session", pooled_http.pooled_session)
+    endpoint = EndpointConfig("http://127.0.0.1:1/")
+
+    async def borrow() -> aiohttp.ClientSession:
+        return endpoint.session().session
+
+    first = asyncio.run(borrow())
+    second = asyncio.run(borrow())  # a new loop, perhaps at the old one's address
+    assert second is not first
+    asyncio.run(pooled_http.close_sessions())
