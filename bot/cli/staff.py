@@ -5,11 +5,9 @@ import getpass
 import json
 import sys
 
-from sqlalchemy.orm import Session
-
 from bot import audit
 from bot.db.session import session_scope
-from bot.db.staff import ROLES, StaffUser
+from bot.db.staff import ROLES
 from bot.staff import accounts
 
 PASSWORD_HELP = (
@@ -40,18 +38,6 @@ def read_password(args: argparse.Namespace) -> str:
     return password
 
 
-def audit_user(session: Session, user: StaffUser, action: str, **details: object) -> None:
-    """Record an account change made from the command line."""
-    audit.record(
-        session,
-        actor=cli_actor(),
-        action=action,
-        target_type="staff_user",
-        target_id=user.id,
-        details=details,
-    )
-
-
 def create_user(args: argparse.Namespace) -> int:
     """Create a named staff account (the password is read, never passed as an argument)."""
     password = read_password(args)
@@ -62,8 +48,8 @@ def create_user(args: argparse.Namespace) -> int:
             display_name=args.name,
             role=args.role,
             password=password,
+            actor=cli_actor(),
         )
-        audit_user(session, user, "user_created", role=user.role)
     print(f"created {user.role} {user.username!r}")
     return 0
 
@@ -72,8 +58,7 @@ def set_password(args: argparse.Namespace) -> int:
     """Set a new password for an account, unlock it and log it out everywhere."""
     password = read_password(args)
     with session_scope() as session:
-        user = accounts.set_password(session, args.username, password)
-        audit_user(session, user, "password_changed")
+        user = accounts.set_password(session, args.username, password, actor=cli_actor())
     print(f"password changed for {user.username!r}; its sessions were ended")
     return 0
 
@@ -81,9 +66,7 @@ def set_password(args: argparse.Namespace) -> int:
 def set_role(args: argparse.Namespace) -> int:
     """Give an account another role."""
     with session_scope() as session:
-        before = accounts.get_user(session, args.username).role
-        user = accounts.set_role(session, args.username, args.role)
-        audit_user(session, user, "role_changed", previous=before, role=user.role)
+        user = accounts.set_role(session, args.username, args.role, actor=cli_actor())
     print(f"{user.username!r} is now {user.role}")
     return 0
 
@@ -91,8 +74,7 @@ def set_role(args: argparse.Namespace) -> int:
 def deactivate(args: argparse.Namespace) -> int:
     """Switch an account off and end its sessions."""
     with session_scope() as session:
-        user = accounts.deactivate(session, args.username)
-        audit_user(session, user, "user_deactivated")
+        user = accounts.deactivate(session, args.username, actor=cli_actor())
     print(f"{user.username!r} is deactivated")
     return 0
 
@@ -100,8 +82,7 @@ def deactivate(args: argparse.Namespace) -> int:
 def activate(args: argparse.Namespace) -> int:
     """Switch a deactivated account back on."""
     with session_scope() as session:
-        user = accounts.activate(session, args.username)
-        audit_user(session, user, "user_activated")
+        user = accounts.activate(session, args.username, actor=cli_actor())
     print(f"{user.username!r} is active")
     return 0
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import audit
 from bot.db.models import utcnow
 from bot.db.staff import ROLES, USERNAME_PATTERN, StaffUser
 from bot.settings import get_settings
@@ -81,8 +82,23 @@ def get_user(session: Session, username: str) -> StaffUser:
     return user
 
 
+def record_change(
+    session: Session, user: StaffUser, actor: str | None, action: str, **details: object
+) -> None:
+    """Audit an account change by `actor` (None: not audited, for set-up code and tests)."""
+    if actor is not None:
+        audit.record(session, actor=actor, action=action, target_type="staff_user",
+                     target_id=user.id, details=details or None)  # fmt: skip
+
+
 def create_user(
-    session: Session, *, username: str, display_name: str, role: str, password: str
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    actor: str | None = None,
 ) -> StaffUser:
     """A new active account; ValueError on bad input or a username already taken."""
     name = check_username(username)
@@ -104,6 +120,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    record_change(session, user, actor, "user_created", role=role)
     return user
 
 
@@ -152,7 +169,9 @@ def is_locked(user: StaffUser, now: datetime | None = None) -> bool:
     return user.locked_until is not None and user.locked_until > (now or utcnow())
 
 
-def set_password(session: Session, username: str, password: str) -> StaffUser:
+def set_password(
+    session: Session, username: str, password: str, actor: str | None = None
+) -> StaffUser:
     """Give the account a new password, unlock it and end its sessions."""
     user = get_user(session, username)
     check_password_policy(password, user.username)
@@ -161,21 +180,25 @@ def set_password(session: Session, username: str, password: str) -> StaffUser:
     user.failed_logins, user.locked_until = 0, None
     session.flush()
     end_user_sessions(session, user.id)
+    record_change(session, user, actor, "password_changed")
     return user
 
 
-def set_role(session: Session, username: str, role: str) -> StaffUser:
-    """Change the account's role (the last active admin keeps theirs)."""
+def set_role(session: Session, username: str, role: str, actor: str | None = None) -> StaffUser:
+    """Change the account's role (the last active admin keeps theirs); audited if it changed."""
     user = get_user(session, username)
     check_role(role)
-    if user.role == "admin" and role != "admin":
+    previous = user.role
+    if previous == "admin" and role != "admin":
         refuse_last_admin(session, user)
     user.role = role
     session.flush()
+    if role != previous:
+        record_change(session, user, actor, "role_changed", previous=previous, role=role)
     return user
 
 
-def deactivate(session: Session, username: str) -> StaffUser:
+def deactivate(session: Session, username: str, actor: str | None = None) -> StaffUser:
     """Switch the account off and end its sessions (the last active admin stays on)."""
     user = get_user(session, username)
     if user.role == "admin":
@@ -183,14 +206,16 @@ def deactivate(session: Session, username: str) -> StaffUser:
     user.active = False
     session.flush()
     end_user_sessions(session, user.id)
+    record_change(session, user, actor, "user_deactivated")
     return user
 
 
-def activate(session: Session, username: str) -> StaffUser:
+def activate(session: Session, username: str, actor: str | None = None) -> StaffUser:
     """Switch a deactivated account back on."""
     user = get_user(session, username)
     user.active = True
     session.flush()
+    record_change(session, user, actor, "user_activated")
     return user
 
 

@@ -21,11 +21,6 @@ NOTICES = {
 }
 
 
-def audit_user(ctx: Context, user_id: int, action: str, **details: object) -> None:
-    """Record an account change made in the staff app (same actions as the command line)."""
-    ctx.audit(action, "staff_user", user_id, details or None)
-
-
 @requires(Permission.MANAGE_USERS)
 def users(ctx: Context) -> Response:
     """GET /users: every account with its role and state, and the forms to change them."""
@@ -47,40 +42,35 @@ def create_user(ctx: Context) -> Response:
     """POST /users: create a named account (the password policy applies)."""
     if ctx.field("password", strip=False) != ctx.field("password_again", strip=False):
         raise ValueError("the two passwords differ")
-    user = accounts.create_user(
+    accounts.create_user(
         ctx.db,
         username=ctx.field("username"),
         display_name=ctx.field("display_name"),
         role=ctx.field("role"),
         password=ctx.field("password", strip=False),
+        actor=ctx.actor,
     )
-    audit_user(ctx, user.id, "user_created", role=user.role)
     return redirect("/users?done=created")
 
 
 @requires(Permission.MANAGE_USERS)
 def set_role(ctx: Context) -> Response:
     """POST /users/{username}/role: give an account another role."""
-    before = accounts.get_user(ctx.db, ctx.param("username")).role
-    user = accounts.set_role(ctx.db, ctx.param("username"), ctx.field("role"))
-    if user.role != before:
-        audit_user(ctx, user.id, "role_changed", previous=before, role=user.role)
+    accounts.set_role(ctx.db, ctx.param("username"), ctx.field("role"), actor=ctx.actor)
     return redirect("/users?done=role")
 
 
 @requires(Permission.MANAGE_USERS)
 def deactivate(ctx: Context) -> Response:
     """POST /users/{username}/deactivate: switch an account off and end its sessions."""
-    user = accounts.deactivate(ctx.db, ctx.param("username"))
-    audit_user(ctx, user.id, "user_deactivated")
+    accounts.deactivate(ctx.db, ctx.param("username"), actor=ctx.actor)
     return redirect("/users?done=deactivated")
 
 
 @requires(Permission.MANAGE_USERS)
 def activate(ctx: Context) -> Response:
     """POST /users/{username}/activate: switch a deactivated account back on."""
-    user = accounts.activate(ctx.db, ctx.param("username"))
-    audit_user(ctx, user.id, "user_activated")
+    accounts.activate(ctx.db, ctx.param("username"), actor=ctx.actor)
     return redirect("/users?done=activated")
 
 
@@ -89,8 +79,8 @@ def reset_password(ctx: Context) -> Response:
     """POST /users/{username}/password: set a new password, unlock, end the account's sessions."""
     if ctx.field("password", strip=False) != ctx.field("password_again", strip=False):
         raise ValueError("the two passwords differ")
-    user = accounts.set_password(ctx.db, ctx.param("username"), ctx.field("password", strip=False))
-    audit_user(ctx, user.id, "password_changed")
+    password = ctx.field("password", strip=False)
+    accounts.set_password(ctx.db, ctx.param("username"), password, actor=ctx.actor)
     return redirect("/users?done=password")
 
 
