@@ -146,12 +146,7 @@ def add_override(ctx: Context) -> Response:
 @requires(Permission.EDIT_AVAILABILITY)
 def delete_override(ctx: Context) -> Response:
     """POST /availability/overrides/{id}/delete: back to the weekly hours on that date."""
-    override = ctx.db.get(DateOverride, ctx.request.path_params["override_id"])
-    if override is None:
-        return ctx.fail("There is no such date override.", 404)
-    navigator = override.navigator
-    ctx.db.delete(override)
-    return saved(ctx, navigator, "date_override_removed")
+    return remove_row(ctx, DateOverride, "override_id", "date override", "date_override_removed")
 
 
 @requires(Permission.EDIT_AVAILABILITY)
@@ -173,12 +168,19 @@ def add_time_off(ctx: Context) -> Response:
 @requires(Permission.EDIT_AVAILABILITY)
 def delete_time_off(ctx: Context) -> Response:
     """POST /availability/time-off/{id}/delete: remove a time-off interval."""
-    off = ctx.db.get(TimeOff, ctx.request.path_params["time_off_id"])
-    if off is None:
-        return ctx.fail("There is no such time off.", 404)
-    navigator = off.navigator
-    ctx.db.delete(off)
-    return saved(ctx, navigator, "time_off_removed")
+    return remove_row(ctx, TimeOff, "time_off_id", "time off", "time_off_removed")
+
+
+def remove_row(
+    ctx: Context, model: type[DateOverride | TimeOff], param: str, label: str, action: str
+) -> Response:
+    """Delete one dated row of a navigator's availability (404 if it is gone), audited."""
+    row = ctx.db.get(model, ctx.request.path_params[param])
+    if row is None:
+        return ctx.fail(f"There is no such {label}.", 404)
+    navigator = row.navigator
+    ctx.db.delete(row)
+    return saved(ctx, navigator, action)
 
 
 routes = [

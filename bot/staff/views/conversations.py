@@ -115,7 +115,6 @@ def inbox(ctx: Context) -> Response:
         error=error,
         choices=filter_choices(),
         page_url=page_url,
-        conversation_url=conversation_url,
         channel_labels=CHANNEL_LABELS,
         outcome_labels=OUTCOME_LABELS,
         recommendation_labels=RECOMMENDATION_LABELS,
