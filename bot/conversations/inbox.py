@@ -129,6 +129,9 @@ class InboxRow:
     tags: list[str] = field(default_factory=list)
 
 
+EXTRA = {"review_status", "tags"}  # InboxRow fields that are not index columns
+
+
 @dataclass(frozen=True)
 class InboxPage:
     """One page of the inbox."""
@@ -255,20 +258,6 @@ def tags_for(session: Session, conversation_ids: list[str]) -> dict[str, list[st
 
 
 def to_row(index: ConversationIndex, status: str, tags: list[str]) -> InboxRow:
-    """An InboxRow from an index row, its review status and tags."""
-    return InboxRow(
-        conversation_id=index.conversation_id,
-        channel=index.channel,
-        started_at=index.started_at,
-        last_at=index.last_at,
-        last_event_id=index.last_event_id,
-        user_messages=index.user_messages,
-        outcome=index.outcome,
-        recommendation=index.recommendation,
-        emergency=index.emergency,
-        fallback=index.fallback,
-        low_confidence=index.low_confidence,
-        human_requested=index.human_requested,
-        review_status=status,
-        tags=tags,
-    )
+    """An InboxRow from an index row (its columns of the same names), review status and tags."""
+    columns = {f.name: getattr(index, f.name) for f in fields(InboxRow) if f.name not in EXTRA}
+    return InboxRow(**columns, review_status=status, tags=tags)

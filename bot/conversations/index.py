@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict
 
 from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -136,16 +137,8 @@ def conversions(session: Session, conversation_ids: Sequence[str]) -> tuple[set[
 
 
 def apply_summary(row: ConversationIndex, summary: Summary, *, last_event_id: int) -> None:
-    """Copy a summary onto an index row."""
-    row.last_event_id = last_event_id
+    """Copy a summary onto an index row (the index has a column for every summary field)."""
+    for name, value in asdict(summary).items():
+        setattr(row, name, value)
     row.channel = summary.channel[:32]
-    row.started_at = summary.started_at
-    row.last_at = summary.last_at
-    row.user_messages = summary.user_messages
-    row.outcome = summary.outcome
-    row.recommendation = summary.recommendation
-    row.emergency = summary.emergency
-    row.fallback = summary.fallback
-    row.low_confidence = summary.low_confidence
-    row.human_requested = summary.human_requested
-    row.search_text = summary.search_text
+    row.last_event_id = last_event_id
