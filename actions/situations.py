@@ -1,4 +1,4 @@
-"""Situation archetypes: acknowledge, explain and pre-fill the assessment."""
+"""Situation archetypes: acknowledge, explain, and propose the answers they imply."""
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -7,16 +7,14 @@ from rasa_sdk.types import DomainDict
 
 from actions.assessment import reset_events
 from actions.messages import latest_intent
+from bot.assessment_flow import PREFILL, confirm_prefill_buttons, proposal_text
 from bot.situations import situation_for_intent
 
-SITUATION_BUTTONS = [
-    {"title": "Help me decide", "payload": "/request_assessment"},
-    {"title": "Book the free call", "payload": "/book_call"},
-]
+BOOK_BUTTON = {"title": "Book the free call", "payload": "/book_call"}
 
 
 class ActionAcknowledgeSituation(Action):
-    """Answer a described situation with empathy, a tailored explanation and next steps."""
+    """Answer a described situation with empathy, a tailored explanation and a proposal."""
 
     def name(self) -> str:
         """Action name."""
@@ -25,7 +23,7 @@ class ActionAcknowledgeSituation(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Acknowledge, explain, offer the assessment, and pre-fill implied answers."""
+        """Acknowledge, explain, and ask the visitor to confirm the answers it implies."""
         situation = situation_for_intent(latest_intent(tracker))
         if situation is None:
             dispatcher.utter_message(response="utter_how_can_i_help")
@@ -33,10 +31,9 @@ class ActionAcknowledgeSituation(Action):
         dispatcher.utter_message(text=situation.acknowledgement)
         dispatcher.utter_message(text=situation.explanation)
         dispatcher.utter_message(
-            text="If you like, a few quick questions will show which kind of help fits best.",
-            buttons=SITUATION_BUTTONS,
+            text=f"{proposal_text(situation.prefill)} A few quick questions will show which "
+            "kind of help fits best.",
+            buttons=[*confirm_prefill_buttons(), BOOK_BUTTON],
         )
         events = reset_events() if tracker.get_slot("recommendation") else []
-        events.append(SlotSet("situation", situation.name))
-        events += [SlotSet(slot, value) for slot, value in situation.prefill.items()]
-        return events
+        return [*events, SlotSet("situation", situation.name), SlotSet(PREFILL, situation.prefill)]

@@ -15,6 +15,12 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from bot.safety import default_guard
 from tests.e2e.test_nlu_heldout import heldout_examples
+from tests.support.assessment import (
+    accuracy,
+    destructive_outcomes,
+    false_alarms,
+    heldout_confusions,
+)
 from tests.support.servers import ROOT, Servers, running_servers
 
 SAFETY_SET = ROOT / "tests" / "safety" / "red_flag_set.yml"
@@ -45,6 +51,26 @@ def nlu_figures(servers: Servers) -> None:
     print(
         f"held-out NLU: {len(pairs)} examples, intent macro-F1 {f1:.3f} "
         f"(target >= 0.95), accuracy {accuracy_score(gold, predicted):.3f}"
+    )
+
+
+def answer_figures(servers: Servers) -> None:
+    """Held-out answer accuracy per question with its confusion; false alarms; destructive words."""
+    for question, confusion in heldout_confusions(servers).items():
+        cells = ", ".join(f"{gold}->{got} {n}" for (gold, got), n in sorted(confusion.items()))
+        print(
+            f"held-out answers, {question}: accuracy {accuracy(confusion):.3f} "
+            f"of {sum(confusion.values())} (target >= 0.95); {cells}"
+        )
+    alarms, checks, total = false_alarms(servers)
+    print(
+        f"false-alarm set: {len(alarms)}/{total} got an emergency reply (target 0); "
+        f"{checks} got the are-you-safe check"
+    )
+    harmed, correct, total = destructive_outcomes(servers)
+    print(
+        f"destructive-word answers: {len(harmed)}/{total} deleted, cancelled or ended "
+        f"(target 0); {correct}/{total} read as the expected answer"
     )
 
 
@@ -141,6 +167,7 @@ def main() -> None:
         running_servers(Path(workdir)) as servers,
     ):
         nlu_figures(servers)
+        answer_figures(servers)
         latency_figures(servers, concurrency=1, conversations=20, rounds=2)
         latency_figures(servers, concurrency=10, conversations=60, rounds=3)
         memory_figure(servers.rasa_pid)

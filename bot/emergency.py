@@ -33,3 +33,17 @@ def emergency_messages(kind: str | None) -> list[str]:
     else:
         body = UNSPECIFIED_MESSAGES
     return [*body, CLOSING]
+
+
+# When only the intent classifier (no red flag) thinks a message may be an emergency.
+DANGER_CHECK_TEXT = (
+    "I want to make sure you're safe. Is someone in danger right now, or having thoughts of "
+    "suicide or self-harm?"
+)
+DANGER_CHECK_BUTTONS = [
+    {"title": "Yes, someone is in danger", "payload": "/affirm"},
+    {"title": "No, we're safe", "payload": "/deny"},
+]
+NO_DANGER_TEXT = (
+    "Thank you, I'm glad. If that changes, call 911, or call or text 988. Let's carry on."
+)

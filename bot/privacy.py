@@ -17,6 +17,7 @@ from bot.conversations.events import events_table
 from bot.db.models import Booking, CallbackRequest, Lead, OutboxMessage, utcnow
 from bot.db.reviews import (
     Annotation,
+    AnswerAnnotation,
     ConversationIndex,
     ConversationNote,
     ConversationReview,
@@ -35,6 +36,7 @@ CONVERSATION_TABLES: tuple[Table, ...] = tuple(
         ConversationTag,
         ConversationNote,
         Annotation,
+        AnswerAnnotation,
     )
 )
 
@@ -72,8 +74,8 @@ def erase_conversation(session: Session, conversation_id: str, *, actor: str) ->
     """Delete a conversation and everything learned in it, in the caller's transaction.
 
     Removes its Rasa events, its leads with their bookings and those bookings' outbox
-    messages, its callback requests, index entry, review, tags, notes and annotations, and
-    records one audit entry with the counts only.
+    messages, its callback requests, index entry, review, tags, notes, intent annotations and
+    answer labels, and records one audit entry with the counts only.
     """
     counts = delete_conversations(session, [conversation_id])
     lead_ids = session.scalars(select(Lead.id).where(Lead.conversation_id == conversation_id))

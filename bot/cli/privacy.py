@@ -2,6 +2,7 @@
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import audit
 from bot.db.session import session_scope
@@ -9,23 +10,33 @@ from bot.paths import DATA, VAR
 from bot.privacy import PurgeReport, purge_older_than
 from bot.settings import get_settings
 
+if TYPE_CHECKING:  # the module loads Rasa's training-data reader: imported only when exporting
+    from bot.conversations.annotations import AnswerExport
+
 DEFAULT_EXPORT = VAR / "annotations" / "nlu-annotations.yml"
+DEFAULT_ANSWERS_EXPORT = VAR / "annotations" / "answers"
 EXPORT_ACTOR = "cli:export-annotations"
 RETENTION_ACTOR = "cli:retention"
 
 
 def export_annotations(args: argparse.Namespace) -> int:
-    """Write staff intent annotations as Rasa NLU YAML; report duplicates and conflicts."""
+    """Write intent annotations as NLU YAML and answer labels as answer-model files; report both."""
     # Imported here: it loads Rasa's training-data reader, which other commands do not need.
     from bot.conversations import annotations
 
+    if args.answers_out.resolve() == args.answers_training_dir.resolve():
+        raise ValueError("--answers-out must not be the answer training data it is checked against")
     with session_scope() as session:
         result = annotations.export_annotations(session, args.training_dir)
+        answers = annotations.export_answer_annotations(session, args.answers_training_dir)
         annotations.write_export(result, args.out)
+        written = annotations.write_answer_export(answers, args.answers_out)
         audit.record(
             session, actor=EXPORT_ACTOR, action="export_annotations", target_type="annotations",
             details={"exported": result.exported, "duplicates": result.duplicates,
-                     "conflicts": len(result.conflicts)},
+                     "conflicts": len(result.conflicts), "answers_exported": answers.exported,
+                     "answers_duplicates": answers.duplicates,
+                     "answers_conflicts": len(answers.conflicts)},
         )  # fmt: skip
     print(f"wrote {args.out}")
     print(f"exported: {result.exported}")
@@ -33,7 +44,21 @@ def export_annotations(args: argparse.Namespace) -> int:
     print(f"conflicts: {len(result.conflicts)} (labelled differently; not exported)")
     for conflict in result.conflicts:
         print(f"  {conflict.describe()}")
+    print(answer_report(answers, written, args.answers_out))
     return 0
+
+
+def answer_report(answers: "AnswerExport", written: list[Path], folder: Path) -> str:
+    """The answer-label part of the export report (ids and values, never the texts)."""
+    lines = [f"wrote {path}" for path in written] or [f"no answer-model files to write in {folder}"]
+    lines += [
+        f"answer labels exported: {answers.exported}",
+        f"answer duplicates: {answers.duplicates} (already in the answer training data; "
+        "not exported again)",
+        f"answer conflicts: {len(answers.conflicts)} (labelled differently; not exported)",
+    ]
+    lines += [f"  {conflict.describe()}" for conflict in answers.conflicts]
+    return "\n".join(lines)
 
 
 def retention_purge(args: argparse.Namespace) -> int:
@@ -72,6 +97,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--out", type=Path, default=DEFAULT_EXPORT, help="YAML file to write")
     export.add_argument("--training-dir", type=Path, default=DATA / "nlu",
                         help="NLU training data to check against")  # fmt: skip
+    export.add_argument("--answers-out", type=Path, default=DEFAULT_ANSWERS_EXPORT,
+                        help="folder for the answer-model files (<question>.yml)")  # fmt: skip
+    export.add_argument("--answers-training-dir", type=Path, default=DATA / "answers",
+                        help="answer-model training data to check against")  # fmt: skip
     export.set_defaults(func=export_annotations)
     retention = sub.add_parser("retention", help="data retention")
     act = retention.add_subparsers(dest="action", required=True)

@@ -60,7 +60,11 @@ def run_rasa(_: Namespace) -> int:
     os.environ["LOG_LEVEL"] = settings.log_level
     # One TensorFlow thread per server process: thread pools that spin while waiting for a core
     # cost more CPU than they save on one short message (measured: a third of the CPU per message).
-    for name in ("TF_INTRA_OP_PARALLELISM_THREADS", "TF_INTER_OP_PARALLELISM_THREADS"):
+    # The same holds for NumPy's BLAS, which runs the answer model's sentence encoder.
+    for name in (
+        "TF_INTRA_OP_PARALLELISM_THREADS", "TF_INTER_OP_PARALLELISM_THREADS",
+        "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+    ):  # fmt: skip
         os.environ.setdefault(name, "1")
     os.environ["SANIC_WORKERS"] = str(settings.rasa_workers)  # locks: bot.lock_store
     args = [

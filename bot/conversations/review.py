@@ -1,4 +1,4 @@
-"""Staff review of one conversation: status, tags, notes and intent annotations."""
+"""Staff review of one conversation: status, tags, notes, intent annotations and answer labels."""
 
 from __future__ import annotations
 
@@ -17,18 +17,24 @@ from bot import audit
 from bot.conversations.events import events_table
 from bot.db.models import utcnow
 from bot.db.reviews import (
+    NOT_AN_ANSWER,
     Annotation,
+    AnswerAnnotation,
     ConversationNote,
     ConversationReview,
     ConversationTag,
+    answer_values,
 )
 from bot.db.staff import StaffUser
 from bot.paths import ROOT
+from bot.recommendation import ASSESSMENT_SLOTS
 
 DOMAIN_FILE = ROOT / "domain.yml"
 TAG_PATTERN = re.compile(r"^[a-z0-9-]{1,40}$")
 NOTE_MAX_CHARS = 2000
 TARGET = "conversation"
+ANSWERS_KEY = "answers"  # parse data: the answer model's reading for each question
+OPEN_QUESTION_KEY = "open_question"  # parse data: the question open when the message came
 
 
 class ConversationNotFoundError(LookupError):
@@ -54,6 +60,15 @@ class ReviewState:
     reviewed_at: datetime | None
     tags: list[str]
     notes: list[Note]
+
+
+@dataclass(frozen=True)
+class AnswerReading:
+    """The answer model's reading of one visitor message for one question."""
+
+    question: str
+    value: str  # one of the question's two values, or "none"
+    confidence: float | None
 
 
 def known_intents() -> list[str]:
@@ -231,6 +246,94 @@ def annotations_for(session: Session, conversation_id: str) -> dict[int, Annotat
         select(Annotation).where(Annotation.conversation_id == conversation_id)
     ).all()
     return {row.event_id: row for row in rows}
+
+
+def open_question_of(parse_data: dict[str, Any]) -> str | None:
+    """The assessment question open when the message arrived (None if none or unknown)."""
+    question = parse_data.get(OPEN_QUESTION_KEY)
+    return question if question in ASSESSMENT_SLOTS else None
+
+
+def reading_of(parse_data: dict[str, Any], question: str) -> AnswerReading | None:
+    """The answer model's reading for `question`, if the parse data holds a well-formed one."""
+    answers = parse_data.get(ANSWERS_KEY)
+    reading = answers.get(question) if isinstance(answers, dict) else None
+    if not isinstance(reading, dict) or reading.get("value") not in answer_values(question):
+        return None
+    return AnswerReading(question, reading["value"], confidence_of(reading.get("confidence")))
+
+
+def confidence_of(value: Any) -> float | None:
+    """A confidence from parse data: a number from 0 to 1, else None."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if number and 0.0 <= value <= 1.0 else None
+
+
+def valid_answer(question: str, value: str) -> None:
+    """Raise ValueError unless `question` is an assessment question and `value` its label."""
+    if question not in ASSESSMENT_SLOTS:
+        raise ValueError(
+            f"unknown question {question!r}: choose one of {', '.join(ASSESSMENT_SLOTS)}"
+        )
+    if value not in answer_values(question):
+        first, second, _ = answer_values(question)
+        raise ValueError(
+            f"{value!r} is not an answer label for the {question} question: "
+            f"choose {first}, {second} or not an answer ({NOT_AN_ANSWER})"
+        )
+
+
+def annotate_answer(
+    session: Session,
+    conversation_id: str,
+    event_id: int,
+    question: str,
+    value: str,
+    user: StaffUser,
+) -> AnswerAnnotation:
+    """Save (or change) what one visitor message answers to one assessment question."""
+    valid_answer(question, value)
+    data = visitor_message(session, conversation_id, event_id)
+    label = session.scalar(
+        select(AnswerAnnotation).where(
+            AnswerAnnotation.conversation_id == conversation_id,
+            AnswerAnnotation.event_id == event_id,
+            AnswerAnnotation.question == question,
+        )
+    )
+    now = utcnow()
+    if label is None:
+        reading = reading_of(data.get("parse_data") or {}, question)
+        label = AnswerAnnotation(
+            conversation_id=conversation_id,
+            event_id=event_id,
+            question=question,
+            text=data["text"],
+            predicted_value=reading.value if reading else None,
+            predicted_confidence=reading.confidence if reading else None,
+            created_at=now,
+        )
+        session.add(label)
+    label.value = value
+    label.author_id = user.id
+    label.updated_at = now
+    session.flush()
+    record(session, user, "annotate_answer", conversation_id, event_id=event_id,
+           question=question)  # fmt: skip
+    return label
+
+
+def answer_annotations_for(
+    session: Session, conversation_id: str
+) -> dict[int, list[AnswerAnnotation]]:
+    """The answer labels of one conversation by message event id, in question order."""
+    rows = session.scalars(
+        select(AnswerAnnotation).where(AnswerAnnotation.conversation_id == conversation_id)
+    ).all()
+    found: dict[int, list[AnswerAnnotation]] = {}
+    for row in sorted(rows, key=lambda r: (r.event_id, ASSESSMENT_SLOTS.index(r.question))):
+        found.setdefault(row.event_id, []).append(row)
+    return found
 
 
 def record(

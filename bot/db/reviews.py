@@ -1,4 +1,4 @@
-"""Staff review tables: the conversation index, review status, tags, notes and annotations."""
+"""Staff review tables: the conversation index, review status, tags, notes, annotations, labels."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -18,9 +19,24 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped
 
 from bot.db.models import Base, UTCDateTime, one_of, utcnow
+from bot.recommendation import ASSESSMENT_SLOTS, SIDES
 
 OUTCOMES = ("booked", "lead", "recommendation", "none")
 REVIEW_STATUSES = ("unreviewed", "reviewed")
+NOT_AN_ANSWER = "none"  # the answer model's (and staff's) label for "not an answer to this"
+
+
+def answer_values(question: str) -> tuple[str, ...]:
+    """The labels an answer to `question` may carry: its two values, then NOT_AN_ANSWER."""
+    return (*SIDES[question], NOT_AN_ANSWER)
+
+
+def answer_value_check() -> str:
+    """SQL for a CHECK that `value` is one of the labels of the row's `question`."""
+    return " OR ".join(
+        f"(question = '{question}' AND {one_of('value', answer_values(question))})"
+        for question in ASSESSMENT_SLOTS
+    )
 
 
 class ConversationIndex(Base):
@@ -99,6 +115,30 @@ class Annotation(Base):
     text: Mapped[str] = Column(Text, nullable=False)
     predicted_intent: Mapped[str | None] = Column(String(64), nullable=True)
     corrected_intent: Mapped[str] = Column(String(64), nullable=False)
+    author_id: Mapped[int | None] = Column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class AnswerAnnotation(Base):
+    """A staff label of what one visitor message answers to one assessment question."""
+
+    __tablename__ = "answer_annotations"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "event_id", "question"),
+        CheckConstraint(answer_value_check(), name="value_fits_question"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(255), nullable=False)  # the unique key's lead
+    event_id: Mapped[int] = Column(Integer, nullable=False)  # Rasa's events.id of the message
+    question: Mapped[str] = Column(String(16), nullable=False)  # an assessment slot
+    text: Mapped[str] = Column(Text, nullable=False)
+    predicted_value: Mapped[str | None] = Column(String(16), nullable=True)
+    predicted_confidence: Mapped[float | None] = Column(Float, nullable=True)
+    value: Mapped[str] = Column(String(16), nullable=False)  # answer_values(question)
     author_id: Mapped[int | None] = Column(
         ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
     )

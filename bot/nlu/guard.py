@@ -23,6 +23,7 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.safety import default_guard
 
 EMERGENCY = "emergency"
+ANSWER_READER = "AnswerReader"  # bot.nlu.answers.READER (not imported: no cycle, no sklearn)
 OTHER_LANGUAGE = "other_language"
 GUARD = "MessageGuard"
 MIN_FOREIGN_LETTERS = 2
@@ -71,6 +72,9 @@ class MessageGuard(GraphComponent):
         flag = self._red_flags.check(text)
         if flag is not None:
             _set_intent(message, EMERGENCY)
+            # An answer read from the same words is not taken: the emergency comes first.
+            kept = [e for e in message.get(ENTITIES, []) if e.get("extractor") != ANSWER_READER]
+            message.set(ENTITIES, kept, add_to_output=True)
             entity = {
                 "entity": "red_flag",
                 "value": flag.kind,

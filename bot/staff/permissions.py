@@ -10,7 +10,7 @@ class Permission(str, Enum):
 
     VIEW_CONVERSATIONS = "view_conversations"  # inbox and transcripts (masked without the next)
     VIEW_PERSONAL = "view_personal"  # unmasked transcripts, names, emails, phone numbers
-    REVIEW = "review"  # tags, notes, reviewed status, intent annotations
+    REVIEW = "review"  # tags, notes, reviewed status, intent annotations, answer labels
     ERASE = "erase"  # delete a conversation and everything linked to it
     VIEW_LEADS = "view_leads"
     UPDATE_LEADS = "update_leads"  # follow-up status: new, contacted, booked, closed

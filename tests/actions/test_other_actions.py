@@ -7,7 +7,7 @@ from sqlalchemy import select
 from actions.fallback import ActionDefaultAskAffirmation
 from actions.handoff import ActionRequestHuman
 from actions.privacy import ActionDeleteMyData
-from actions.safety import ActionEmergency
+from actions.safety import ActionEmergency, ActionNoDanger
 from actions.situations import ActionAcknowledgeSituation
 from bot.db.models import CallbackRequest
 from bot.db.session import session_scope
@@ -46,23 +46,62 @@ async def test_acute_emergency_gets_911(make_tracker, domain) -> None:
     assert ActiveLoop(None) not in events
 
 
-async def test_classifier_only_emergency_gives_both_numbers(make_tracker, domain) -> None:
+async def test_classifier_only_emergency_asks_about_danger_first(make_tracker, domain) -> None:
+    tracker = make_tracker(
+        "i'm managing by myself",
+        intent="emergency",
+        active_loop="assessment_form",
+        slots={"requested_slot": "support", "scope": "complex"},
+    )
     dispatcher = CollectingDispatcher()
-    await ActionEmergency().run(dispatcher, make_tracker("help now", intent="emergency"), domain)
+    events = await ActionEmergency().run(dispatcher, tracker, domain)
+    assert "in danger right now" in texts(dispatcher)
+    assert "911" not in texts(dispatcher)
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/affirm", "/deny"]
+    # the form and the answers stay: only the check is remembered
+    assert events == [SlotSet("danger_check", True)]
+
+
+async def test_yes_to_the_danger_check_gives_both_numbers_and_stops(make_tracker, domain) -> None:
+    tracker = make_tracker(
+        "yes", intent="affirm", active_loop="assessment_form", slots={"danger_check": True}
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionEmergency().run(dispatcher, tracker, domain)
+    assert "911" in texts(dispatcher) and "988" in texts(dispatcher)
+    assert ActiveLoop(None) in events and SlotSet("danger_check", None) in events
+
+
+async def test_second_classifier_only_alarm_is_not_asked_again(make_tracker, domain) -> None:
+    tracker = make_tracker("help now please", intent="emergency", slots={"danger_check": True})
+    dispatcher = CollectingDispatcher()
+    await ActionEmergency().run(dispatcher, tracker, domain)
     assert "911" in texts(dispatcher) and "988" in texts(dispatcher)
 
 
-async def test_situation_is_acknowledged_and_prefills(make_tracker, domain) -> None:
+async def test_no_to_the_danger_check_carries_on(make_tracker, domain) -> None:
+    tracker = make_tracker(
+        "no", intent="deny", active_loop="assessment_form", slots={"danger_check": True}
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionNoDanger().run(dispatcher, tracker, domain)
+    assert events == [SlotSet("danger_check", None)]
+    assert "911" in texts(dispatcher) and len(dispatcher.messages) == 1  # the form asks next
+
+
+async def test_situation_is_acknowledged_and_proposes_answers(make_tracker, domain) -> None:
     tracker = make_tracker(
         "i've had symptoms for 6 years and seen 9 doctors", intent="situation_unexplained_symptoms"
     )
     dispatcher = CollectingDispatcher()
     events = await ActionAcknowledgeSituation().run(dispatcher, tracker, domain)
     assert SlotSet("situation", "unexplained_symptoms") in events
-    assert SlotSet("scope", "complex") in events
-    assert SlotSet("need", "navigate") in events
+    assert SlotSet("prefill", {"scope": "complex", "need": "navigate"}) in events
+    assert not any(e.get("name") in ("scope", "need") for e in events)  # nothing silently set
     assert "exhausting" in dispatcher.messages[0]["text"]
-    assert dispatcher.messages[-1]["buttons"][0]["payload"] == "/request_assessment"
+    last = dispatcher.messages[-1]
+    assert "complex and still changing" in last["text"] and "Is that right?" in last["text"]
+    assert [b["payload"] for b in last["buttons"]] == ["/affirm", "/deny", "/book_call"]
 
 
 async def test_request_human_is_recorded(make_tracker, domain, database) -> None:

@@ -10,9 +10,12 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.conversations.events import load_events
 from bot.db.migrate import upgrade
 from bot.db.models import Lead, Navigator
 from bot.db.session import dispose_engines, make_engine
+from bot.db.staff import StaffUser
+from bot.staff.accounts import create_user
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -100,3 +103,18 @@ def ids(session: Session) -> tuple[int, int]:
     session.add_all([navigator, lead])
     session.commit()
     return navigator.id, lead.id
+
+
+@pytest.fixture
+def user(session: Session) -> StaffUser:
+    """A committed reviewer account."""
+    user = create_user(session, username="rita", display_name="Rita Ng", role="reviewer",
+                       password="Quality review 2025")  # fmt: skip
+    session.commit()
+    return user
+
+
+def visitor_event(session: Session, conversation_id: str, text: str) -> int:
+    """The event id of the visitor message `text` in a conversation."""
+    events = load_events(session, conversation_id)
+    return next(e.id for e in events if e.type_name == "user" and e.data["text"] == text)

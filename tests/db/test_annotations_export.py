@@ -147,8 +147,10 @@ def test_export_command_writes_the_file_and_prints_the_report(
     monkeypatch.setenv("DATABASE_URL", annotated)
     get_settings.cache_clear()
     out = tmp_path / "out" / "annotations.yml"
+    answers = ["--answers-out", str(tmp_path / "out" / "answers"),
+               "--answers-training-dir", str(tmp_path / "no-answer-data")]  # fmt: skip
     try:
-        assert main(["export-annotations", "--out", str(out)]) == 0
+        assert main(["export-annotations", "--out", str(out), *answers]) == 0
     finally:
         get_settings.cache_clear()
     printed = capsys.readouterr().out
@@ -159,4 +161,6 @@ def test_export_command_writes_the_file_and_prints_the_report(
     with make_session() as session:
         entry = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
     assert (entry.actor, entry.action) == ("cli:export-annotations", "export_annotations")
-    assert entry.details == {"exported": 6, "duplicates": 3, "conflicts": 2}
+    assert entry.details == {"exported": 6, "duplicates": 3, "conflicts": 2, "answers_exported": 0,
+                             "answers_duplicates": 0, "answers_conflicts": 0}  # fmt: skip
+    assert "answer labels exported: 0" in printed and not (tmp_path / "out" / "answers").exists()

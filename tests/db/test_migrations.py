@@ -1,5 +1,6 @@
 """Alembic migrations on SQLite and PostgreSQL: to head, idempotent, Rasa's tables untouched."""
 
+import importlib.util
 import warnings
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import CheckConstraint, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
-from bot.db.migrate import alembic_config, current, head, include_object, upgrade
+from bot.db.migrate import MIGRATIONS, alembic_config, current, head, include_object, upgrade
 from bot.db.models import Base
+from bot.db.reviews import answer_value_check
 from bot.db.session import make_engine
 from bot.tracker_store import connection_fields
 
@@ -67,7 +70,7 @@ def test_upgrade_from_empty_to_head(database_url: str) -> None:
     """An empty database migrates to the newest revision and gets exactly our tables."""
     assert current(database_url) is None
     upgrade(database_url)
-    assert current(database_url) == head() == "0003"
+    assert current(database_url) == head() == "0004"
     assert set(snapshot(database_url)) == OUR_TABLES | {"alembic_version"}
 
 
@@ -148,4 +151,46 @@ def test_offline_sql_script(dialect: str, capsys: pytest.CaptureFixture[str]) ->
     script = capsys.readouterr().out
     assert "CREATE TABLE bookings" in script
     assert "uq_bookings_navigator_id_active_start" in script
+    assert "CREATE TABLE answer_annotations" in script
     assert "events" not in script
+
+
+def test_downgrade_one_step_drops_only_the_answer_labels(migrated_url: str) -> None:
+    """0004 reverts on its own: the tables of 0001-0003 stay."""
+    command.downgrade(alembic_config(migrated_url), "0003")
+    assert current(migrated_url) == "0003"
+    assert set(snapshot(migrated_url)) == (OUR_TABLES - {"answer_annotations"}) | {
+        "alembic_version"
+    }
+    upgrade(migrated_url)
+    assert schema_differences(migrated_url) == []
+
+
+def test_answer_label_check_is_the_models(migrated_url: str) -> None:
+    """The migration's frozen CHECK matches the model's, and the database enforces it."""
+    path = MIGRATIONS / "versions" / "0004_answer_annotations.py"
+    spec = importlib.util.spec_from_file_location("migration_0004", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert answer_value_check() == migration.VALUE_FITS_QUESTION
+    insert = text(
+        "INSERT INTO answer_annotations (conversation_id, event_id, question, text, value,"
+        " created_at, updated_at) VALUES ('c1', :event_id, :question, 'x', :value,"
+        " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+    engine = make_engine(migrated_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert, {"event_id": 1, "question": "support", "value": "alone"})
+            connection.execute(insert, {"event_id": 1, "question": "scope", "value": "none"})
+        for event_id, question, value in (
+            (2, "support", "bounded"), (2, "mood", "none"), (2, "scope", ""),
+            (1, "support", "has_support"),  # a second label for the same message and question
+        ):  # fmt: skip
+            with pytest.raises(IntegrityError), engine.begin() as connection:
+                connection.execute(
+                    insert, {"event_id": event_id, "question": question, "value": value}
+                )
+    finally:
+        engine.dispose()

@@ -19,18 +19,9 @@ from bot.conversations.review import (
     set_reviewed,
 )
 from bot.db.reviews import Annotation
-from bot.db.staff import AuditEntry, StaffUser
-from bot.staff.accounts import create_user
+from bot.db.staff import AuditEntry
+from tests.db.conftest import visitor_event
 from tests.support.conversations import assessment_conversation, write_conversation
-
-
-@pytest.fixture
-def user(session: Session) -> StaffUser:
-    """A committed reviewer account."""
-    user = create_user(session, username="rita", display_name="Rita Ng", role="reviewer",
-                       password="Quality review 2025")  # fmt: skip
-    session.commit()
-    return user
 
 
 @pytest.fixture
@@ -39,12 +30,6 @@ def conversation(migrated_url: str) -> str:
     write_conversation(migrated_url, "conv-review", assessment_conversation())
     write_conversation(migrated_url, "conv-other", assessment_conversation())
     return "conv-review"
-
-
-def visitor_event(session: Session, conversation_id: str, text: str) -> int:
-    """The event id of the visitor message `text` in a conversation."""
-    events = load_events(session, conversation_id)
-    return next(e.id for e in events if e.type_name == "user" and e.data["text"] == text)
 
 
 def event_of_type(session: Session, conversation_id: str, type_name: str) -> int:

@@ -108,22 +108,6 @@ def test_medical_advice_is_declined(servers: Servers) -> None:
     assert "/book_call" in payloads(replies)
 
 
-def test_situation_prefills_and_form_asks_only_the_rest(servers: Servers) -> None:
-    sender = new_sender()
-    replies = servers.send(
-        sender, "my father was just diagnosed with pancreatic cancer and we are overwhelmed"
-    )
-    state = slots(servers, sender)
-    assert state["situation"] == "new_diagnosis"
-    assert (state["scope"], state["decisions"]) == ("complex", "many")
-    assert "/request_assessment" in payloads(replies)
-    replies = servers.send(sender, "/request_assessment")
-    assert set(BUTTONS["need"]) <= set(payloads(replies))
-    servers.send(sender, BUTTONS["need"][1])
-    servers.send(sender, BUTTONS["support"][0])
-    assert slots(servers, sender)["recommendation"] == "advocacy"
-
-
 def test_request_human_is_recorded(servers: Servers) -> None:
     sender = new_sender()
     replies = servers.send(sender, "can I talk to a real person please")

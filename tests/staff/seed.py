@@ -37,6 +37,9 @@ XSS = "<script>alert(1)</script>"
 NAME, EMAIL, PHONE = "Sam Rivera", "sam.rivera@example.com", "+13035550142"
 PHONE_AS_TYPED = "303-555-0142"
 START = at(day=1)  # 2025-03-04 15:00 UTC, the tests' "now"; the conversations are a day older
+# conv-unsure's last two messages carry the answer model's readings (test_answer_labels.py).
+ANSWER_TEXT = "it's just me, nobody else is around to help"  # asked the support question
+UNPROMPTED_TEXT = "honestly it keeps changing every week"  # no question open
 
 
 @dataclass
@@ -51,6 +54,8 @@ class Seeded:
     override_id: int = 0
     time_off_id: int = 0
     greet_event_id: int = 0  # "hi there" in conv-booked: a typed message without personal data
+    answer_event_id: int = 0  # ANSWER_TEXT in conv-unsure: open_question "support"
+    unprompted_event_id: int = 0  # UNPROMPTED_TEXT in conv-unsure: answers, no open question
 
 
 def xss_conversation() -> list:
@@ -58,6 +63,34 @@ def xss_conversation() -> list:
     script = greeting(Script(at(hour=3), "socketio"))
     script.user(XSS, "out_of_scope", 0.71).utter("utter_out_of_scope").listen()
     return script.events
+
+
+def readings(**values: tuple[str, float]) -> dict[str, dict[str, object]]:
+    """The `answers` parse data of a message: question -> {value, confidence}."""
+    return {q: {"value": v, "confidence": c} for q, (v, c) in values.items()}
+
+
+def answered(script: Script, text: str, answers: dict, open_question: str | None) -> Script:
+    """A typed visitor message whose parse data carries the answer model's readings."""
+    script.user(text, "inform", 0.9)
+    uttered = script.events[-2]  # Script.user adds the message, then its featurization flag
+    uttered.parse_data["answers"] = answers
+    if open_question:
+        uttered.parse_data["open_question"] = open_question
+    return script
+
+
+def answers_follow_up() -> list:
+    """Two more messages for conv-unsure: an answer to the support question, then a remark."""
+    script = Script(at(hour=7, minute=30))
+    script.action("assessment_form").slots(requested_slot="support")
+    script.utter("utter_ask_support").listen()
+    answered(script, ANSWER_TEXT, readings(scope=("none", 0.81), decisions=("none", 0.77),
+             need=("none", 0.7), support=("alone", 0.93)), "support")  # fmt: skip
+    script.action("assessment_form").slots(support="alone").listen()
+    answered(script, UNPROMPTED_TEXT, readings(scope=("complex", 0.71), decisions=("many", 0.64),
+             need=("none", 0.9), support=("none", 0.88)), None)  # fmt: skip
+    return script.listen().events
 
 
 def seed_conversations(url: str) -> None:
@@ -81,6 +114,7 @@ def seed_conversations(url: str) -> None:
     )
     write_conversation(url, "conv-human", human_conversation(start=at(hour=6)))
     write_conversation(url, "conv-unsure", low_confidence_conversation(start=at(hour=7)))
+    write_conversation(url, "conv-unsure", answers_follow_up())
 
 
 def seed_rows(session: Session, seeded: Seeded) -> None:
@@ -156,6 +190,15 @@ def seed_rows(session: Session, seeded: Seeded) -> None:
             events_table.c.intent_name == "greet",
         )
     )
+    seeded.answer_event_id, seeded.unprompted_event_id = session.scalars(
+        select(events_table.c.id)
+        .where(
+            events_table.c.sender_id == "conv-unsure",
+            events_table.c.type_name == "user",
+            events_table.c.intent_name == "inform",
+        )
+        .order_by(events_table.c.id)
+    ).all()
 
 
 def build(url: str) -> Seeded:

@@ -113,12 +113,12 @@ def running_servers(workdir: Path, extra_env: dict[str, str] | None = None) -> I
             "REST_CHANNEL_ENABLED": "true",
             "LOG_LEVEL": "WARNING",
             "RUN_DIR": str(workdir),
-        # Telegram off unless a test turns it on (a developer's .env must not leak in).
-        "TELEGRAM_TOKEN": "",
-        "TELEGRAM_SECRET_TOKEN": "",
-        "TELEGRAM_BASE_URL": "",
-        "TELEGRAM_WEBHOOK_URL": "",
-        "TELEGRAM_BOT_USERNAME": "",
+            # Telegram off unless a test turns it on (a developer's .env must not leak in).
+            "TELEGRAM_TOKEN": "",
+            "TELEGRAM_SECRET_TOKEN": "",
+            "TELEGRAM_BASE_URL": "",
+            "TELEGRAM_WEBHOOK_URL": "",
+            "TELEGRAM_BOT_USERNAME": "",
         }
         | (extra_env or {})
     )

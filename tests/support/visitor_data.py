@@ -13,6 +13,7 @@ from bot.db.models import Booking, CallbackRequest, Lead, Navigator, OutboxMessa
 from bot.db.repository import create_booking, create_callback_request, create_lead, enqueue_message
 from bot.db.reviews import (
     Annotation,
+    AnswerAnnotation,
     ConversationIndex,
     ConversationNote,
     ConversationReview,
@@ -65,8 +66,8 @@ def add_lead(
 
 
 def add_staff_rows(session: Session, conversation_id: str) -> None:
-    """A callback request, index entry, review, tag, note and annotation of the conversation
-    (and, for a Telegram chat id, two received updates)."""
+    """A callback request, index entry, review, tag, note, annotation and answer label of the
+    conversation (and, for a Telegram chat id, two received updates)."""
     now = utcnow()
     create_callback_request(session, conversation_id=conversation_id, channel="rest",
                             contact=email_of(conversation_id))  # fmt: skip
@@ -79,6 +80,8 @@ def add_staff_rows(session: Session, conversation_id: str) -> None:
         ConversationNote(conversation_id=conversation_id, body=f"{NAME}: {SUMMARY}"),
         Annotation(conversation_id=conversation_id, event_id=1, text=SUMMARY,
                    predicted_intent="inform", corrected_intent="situation_caregiver"),
+        AnswerAnnotation(conversation_id=conversation_id, event_id=1, question="support",
+                         text=SUMMARY, predicted_value="none", value="alone"),
     ])  # fmt: skip
     if conversation_id.isdigit():  # a Telegram chat: the updates its messages came in
         chat_id = int(conversation_id)
@@ -98,7 +101,7 @@ def rows_of(session: Session, conversation_id: str) -> dict[str, int]:
         ),
     }
     for model in (CallbackRequest, ConversationIndex, ConversationReview, ConversationTag,
-                  ConversationNote, Annotation):  # fmt: skip
+                  ConversationNote, Annotation, AnswerAnnotation):  # fmt: skip
         counts[model.__tablename__] = count(
             session, model, model.conversation_id == conversation_id
         )

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.conversations import review
-from bot.conversations.events import load_events
+from bot.conversations.events import StoredEvent, load_events
 from bot.conversations.inbox import (
     CHANNEL_LABELS,
     CHANNELS,
@@ -35,8 +35,9 @@ from bot.conversations.transcript import (
     build_transcript,
 )
 from bot.db.models import CallbackRequest, Lead
-from bot.db.reviews import OUTCOMES, REVIEW_STATUSES
+from bot.db.reviews import NOT_AN_ANSWER, OUTCOMES, REVIEW_STATUSES, answer_values
 from bot.privacy import erase_conversation
+from bot.recommendation import ASSESSMENT_SLOTS
 from bot.staff.encoded_ids import conversation_url
 from bot.staff.permissions import Permission
 from bot.staff.views.base import Context, page_number, redirect, requires
@@ -48,7 +49,10 @@ NOTICES = {
     "note": "Note added.",
     "review": "Review status saved.",
     "annotate": "Intent correction saved.",
+    "annotate-answer": "Answer label saved.",
 }
+DEFAULT_QUESTION = ASSESSMENT_SLOTS[0]  # the answer form's question when none was open
+VALUE_NAMES = {NOT_AN_ANSWER: "not an answer"}
 
 
 @dataclass
@@ -68,6 +72,32 @@ class Line:
     item: Any
     annotation: Any = None
     annotatable: bool = False
+    answer: AnswerLine | None = None
+
+
+@dataclass
+class AnswerLine:
+    """A visitor message's answer reading, staff labels and answer form defaults."""
+
+    reading: review.AnswerReading | None  # for the question open when the message came
+    labels: list[Any]  # AnswerAnnotation rows, in question order
+    question: str  # the form's preselected question
+    value: str | None  # the form's preselected value (None: staff must choose)
+
+
+def answer_line(parse_data: dict[str, Any], labels: list[Any]) -> AnswerLine:
+    """The open question's reading; the form's question (open, else scope) and its value."""
+    open_question = review.open_question_of(parse_data)
+    question = open_question or DEFAULT_QUESTION
+    saved = next((label.value for label in labels if label.question == question), None)
+    guess = review.reading_of(parse_data, question)
+    reading = review.reading_of(parse_data, open_question) if open_question else None
+    return AnswerLine(reading, labels, question, saved or (guess.value if guess else None))
+
+
+def answer_choices() -> list[tuple[str, tuple[str, ...]]]:
+    """The answer form's values grouped by question (each question's two values; "none" apart)."""
+    return [(question, answer_values(question)[:2]) for question in ASSESSMENT_SLOTS]
 
 
 def filter_choices() -> dict[str, list[tuple[str, str]]]:
@@ -151,8 +181,15 @@ def clean_messages(full: Transcript, masked: Transcript) -> set[int]:
     }
 
 
-def lines_of(shown: Transcript, clean: set[int], annotations: dict[int, Any]) -> list[Line | Steps]:
+def lines_of(
+    shown: Transcript,
+    clean: set[int],
+    annotations: dict[int, Any],
+    parse_data: dict[int, dict[str, Any]] | None = None,
+    answer_labels: dict[int, list[Any]] | None = None,
+) -> list[Line | Steps]:
     """The transcript as page lines; consecutive actions and slot changes grouped."""
+    parse_data, answer_labels = parse_data or {}, answer_labels or {}
     lines: list[Line | Steps] = []
     for item in shown.items:
         if isinstance(item, (ActionRun, SlotChange)):
@@ -165,7 +202,9 @@ def lines_of(shown: Transcript, clean: set[int], annotations: dict[int, Any]) ->
                 steps.slots.append(item)
         elif isinstance(item, VisitorMessage):
             annotation = annotations.get(item.event_id)
-            lines.append(Line("visitor", item, annotation, item.event_id in clean))
+            labels = answer_labels.get(item.event_id, [])
+            answer = answer_line(parse_data.get(item.event_id, {}), labels)
+            lines.append(Line("visitor", item, annotation, item.event_id in clean, answer))
         elif isinstance(item, BotMessage):
             lines.append(Line("bot", item))
         elif isinstance(item, SessionStart):
@@ -173,8 +212,19 @@ def lines_of(shown: Transcript, clean: set[int], annotations: dict[int, Any]) ->
     return lines
 
 
-def conversation(ctx: Context, conversation_id: str) -> tuple[Transcript, Transcript, list[Lead]]:
-    """(full transcript, masked transcript, leads) of a conversation; ConversationNotFoundError."""
+def parse_data_of(events: list[StoredEvent]) -> dict[int, dict[str, Any]]:
+    """Each visitor message's NLU parse data by event id."""
+    return {
+        e.id: e.data.get("parse_data") or {}
+        for e in events
+        if e.type_name == "user" and isinstance(e.data.get("parse_data"), dict)
+    }
+
+
+def conversation(
+    ctx: Context, conversation_id: str
+) -> tuple[list[StoredEvent], Transcript, Transcript, list[Lead]]:
+    """(events, full transcript, masked transcript, leads); ConversationNotFoundError."""
     events = load_events(ctx.db, conversation_id)
     if not events:
         raise review.ConversationNotFoundError(conversation_id)
@@ -187,14 +237,14 @@ def conversation(ctx: Context, conversation_id: str) -> tuple[Transcript, Transc
             .order_by(Lead.created_at)
         )
     )
-    return full, mask_transcript(full, lead_values(leads)), leads
+    return events, full, mask_transcript(full, lead_values(leads)), leads
 
 
 @requires(Permission.VIEW_CONVERSATIONS)
 def transcript(ctx: Context) -> Response:
     """GET /conversations/{id}: the transcript with review tools (audited view)."""
     conversation_id = ctx.param("conversation_id")
-    full, masked, leads = conversation(ctx, conversation_id)
+    events, full, masked, leads = conversation(ctx, conversation_id)
     personal = ctx.can(Permission.VIEW_PERSONAL)
     shown = full if personal else masked
     callbacks = (
@@ -216,13 +266,21 @@ def transcript(ctx: Context) -> Response:
         conversation_id=conversation_id,
         url=conversation_url(conversation_id),
         lines=lines_of(
-            shown, clean_messages(full, masked), review.annotations_for(ctx.db, conversation_id)
+            shown,
+            clean_messages(full, masked),
+            review.annotations_for(ctx.db, conversation_id),
+            parse_data_of(events),
+            review.answer_annotations_for(ctx.db, conversation_id),
         ),
         leads=leads,
         personal=personal,
         callbacks=callbacks,
         state=review.review_state(ctx.db, conversation_id),
         intents=review.known_intents(),
+        questions=ASSESSMENT_SLOTS,
+        answer_choices=answer_choices(),
+        not_an_answer=NOT_AN_ANSWER,
+        value_names=VALUE_NAMES,
     )
 
 
@@ -259,21 +317,40 @@ def reviewed(ctx: Context) -> Response:
     return back(ctx, "review")
 
 
-@requires(Permission.REVIEW)
-def annotate(ctx: Context) -> Response:
-    """POST /conversations/{id}/annotate: save the correct intent of one visitor message."""
+def annotatable_event(ctx: Context, conversation_id: str) -> int:
+    """The posted event id, if it is a message of the conversation that may be annotated."""
     event_id = ctx.field("event_id")
     if not event_id.isdigit() or len(event_id) > 18:
         raise ValueError("event_id must be a number")
-    conversation_id = ctx.param("conversation_id")
-    full, masked, _ = conversation(ctx, conversation_id)
+    _, full, masked, _ = conversation(ctx, conversation_id)
     if int(event_id) not in clean_messages(full, masked):
         raise ValueError(
             "only typed visitor messages without personal details can be annotated "
             "(annotations become training data)"
         )
-    review.annotate(ctx.db, conversation_id, int(event_id), ctx.field("intent"), ctx.user)
+    return int(event_id)
+
+
+@requires(Permission.REVIEW)
+def annotate(ctx: Context) -> Response:
+    """POST /conversations/{id}/annotate: save the correct intent of one visitor message."""
+    conversation_id = ctx.param("conversation_id")
+    event_id = annotatable_event(ctx, conversation_id)
+    review.annotate(ctx.db, conversation_id, event_id, ctx.field("intent"), ctx.user)
     return redirect(conversation_url(conversation_id, done="annotate") + f"#event-{event_id}")
+
+
+@requires(Permission.REVIEW)
+def annotate_answer(ctx: Context) -> Response:
+    """POST /conversations/{id}/annotate-answer: label what a message answers to a question."""
+    conversation_id = ctx.param("conversation_id")
+    question, value = ctx.field("question"), ctx.field("value")
+    review.valid_answer(question, value)
+    event_id = annotatable_event(ctx, conversation_id)
+    review.annotate_answer(ctx.db, conversation_id, event_id, question, value, ctx.user)
+    return redirect(
+        conversation_url(conversation_id, done="annotate-answer") + f"#event-{event_id}"
+    )
 
 
 @requires(Permission.ERASE)
@@ -308,6 +385,7 @@ routes = [
     Route("/conversations/{conversation_id}/notes", notes, methods=["POST"]),
     Route("/conversations/{conversation_id}/review", reviewed, methods=["POST"]),
     Route("/conversations/{conversation_id}/annotate", annotate, methods=["POST"]),
+    Route("/conversations/{conversation_id}/annotate-answer", annotate_answer, methods=["POST"]),
     Route("/conversations/{conversation_id}/erase", erase_form, methods=["GET"]),
     Route("/conversations/{conversation_id}/erase", erase, methods=["POST"]),
 ]

@@ -1,0 +1,222 @@
+"""Staff answer labels: what a visitor message answers to an assessment question."""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.conversations.events import load_events
+from bot.conversations.review import (
+    ConversationNotFoundError,
+    annotate_answer,
+    answer_annotations_for,
+    open_question_of,
+    reading_of,
+)
+from bot.db.reviews import AnswerAnnotation
+from bot.db.staff import AuditEntry, StaffUser
+from bot.privacy import erase_conversation, purge_older_than
+from tests.db.conftest import visitor_event
+from tests.staff.seed import answered, readings
+from tests.support.conversations import Script, greeting, write_conversation
+
+ANSWER = "it's just me, nobody else is around to help"
+REMARK = "honestly it keeps changing every week"
+PLAIN = "no idea what to say"  # a message from before the answer model: no readings
+
+
+def answers_conversation() -> list:
+    """A greeting, an answer to the support question, a remark, and a message without readings."""
+    script = greeting(Script())
+    answered(script, ANSWER, readings(scope=("none", 0.81), decisions=("none", 0.77),
+             need=("none", 0.7), support=("alone", 0.93)), "support").listen()  # fmt: skip
+    answered(script, REMARK, readings(scope=("complex", 0.71), decisions=("many", 0.64),
+             need=("none", 0.9), support=("none", 0.88)), None).listen()  # fmt: skip
+    script.user(PLAIN, "out_of_scope", 0.41).listen()
+    return script.events
+
+
+@pytest.fixture
+def conversation(migrated_url: str) -> str:
+    """Two stored conversations with readings in their parse data; the first one's id."""
+    write_conversation(migrated_url, "conv-answers", answers_conversation())
+    write_conversation(migrated_url, "conv-other", answers_conversation())
+    return "conv-answers"
+
+
+def labels(session: Session) -> list[AnswerAnnotation]:
+    """Every stored answer label, oldest first."""
+    return list(session.scalars(select(AnswerAnnotation).order_by(AnswerAnnotation.id)))
+
+
+def test_a_label_keeps_the_text_the_models_reading_and_the_author(
+    session, conversation, user
+) -> None:
+    event_id = visitor_event(session, conversation, ANSWER)
+    label = annotate_answer(session, conversation, event_id, "support", "has_support", user)
+    session.commit()
+    stored = session.get(AnswerAnnotation, label.id)
+    assert (stored.conversation_id, stored.event_id, stored.question, stored.text) == (
+        conversation, event_id, "support", ANSWER,
+    )  # fmt: skip
+    assert (stored.predicted_value, stored.predicted_confidence) == ("alone", pytest.approx(0.93))
+    assert (stored.value, stored.author_id) == ("has_support", user.id)
+    assert stored.created_at.tzinfo is not None and stored.updated_at >= stored.created_at
+    assert answer_annotations_for(session, conversation) == {event_id: [stored]}
+    assert answer_annotations_for(session, "conv-other") == {}
+
+
+def test_changing_a_label_updates_the_same_row(session, conversation, user) -> None:
+    event_id = visitor_event(session, conversation, REMARK)
+    first = annotate_answer(session, conversation, event_id, "scope", "complex", user)
+    session.commit()
+    created = first.created_at
+    second = annotate_answer(session, conversation, event_id, "scope", "none", user)
+    session.commit()
+    (row,) = labels(session)
+    assert first.id == second.id == row.id
+    assert (row.value, row.predicted_value, row.created_at) == ("none", "complex", created)
+    assert row.updated_at >= row.created_at
+
+
+def test_one_label_per_message_and_question(session, conversation, user) -> None:
+    event_id = visitor_event(session, conversation, REMARK)
+    annotate_answer(session, conversation, event_id, "support", "none", user)
+    annotate_answer(session, conversation, event_id, "scope", "complex", user)
+    annotate_answer(session, conversation, event_id, "decisions", "many", user)
+    session.commit()
+    by_event = answer_annotations_for(session, conversation)
+    assert [(a.question, a.value) for a in by_event[event_id]] == [
+        ("scope", "complex"), ("decisions", "many"), ("support", "none"),
+    ]  # fmt: skip
+    duplicate = AnswerAnnotation(conversation_id=conversation, event_id=event_id,
+                                 question="scope", text=REMARK, value="bounded")  # fmt: skip
+    session.add(duplicate)
+    with pytest.raises(IntegrityError):
+        session.flush()
+
+
+def test_a_message_without_readings_is_labelled_without_a_prediction(
+    session, conversation, user
+) -> None:
+    event_id = visitor_event(session, conversation, PLAIN)
+    label = annotate_answer(session, conversation, event_id, "need", "answer", user)
+    assert (label.predicted_value, label.predicted_confidence, label.value) == (
+        None, None, "answer",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("question", "value", "problem"),
+    [
+        ("support", "bounded", "not an answer label for the support question"),
+        ("scope", "alone", "not an answer label for the scope question"),
+        ("scope", "", "not an answer label"),
+        ("scope", "Bounded", "not an answer label"),
+        ("mood", "none", "unknown question"),
+        ("", "none", "unknown question"),
+        ("recommendation", "both", "unknown question"),
+    ],
+)
+def test_labels_must_be_one_of_the_questions_values(
+    session, conversation, user, question, value, problem
+) -> None:
+    event_id = visitor_event(session, conversation, ANSWER)
+    with pytest.raises(ValueError, match=problem):
+        annotate_answer(session, conversation, event_id, question, value, user)
+    assert labels(session) == []
+
+
+def test_the_database_refuses_a_value_of_another_question(session, conversation) -> None:
+    event_id = visitor_event(session, conversation, ANSWER)
+    session.add(AnswerAnnotation(conversation_id=conversation, event_id=event_id,
+                                 question="scope", text=ANSWER, value="alone"))  # fmt: skip
+    with pytest.raises(IntegrityError):
+        session.flush()
+
+
+def test_only_typed_visitor_messages_of_the_conversation_are_labelled(
+    session, conversation, user
+) -> None:
+    events = load_events(session, conversation)
+    bot_event = next(e.id for e in events if e.type_name == "bot")
+    with pytest.raises(ValueError, match="only visitor messages"):
+        annotate_answer(session, conversation, bot_event, "scope", "none", user)
+    other = visitor_event(session, "conv-other", ANSWER)
+    with pytest.raises(ConversationNotFoundError):
+        annotate_answer(session, conversation, other, "support", "alone", user)
+    with pytest.raises(ConversationNotFoundError):
+        annotate_answer(session, conversation, 10_000_000, "support", "alone", user)
+    assert labels(session) == []
+
+
+def test_labels_are_audited_with_ids_only(session, conversation, user) -> None:
+    event_id = visitor_event(session, conversation, ANSWER)
+    annotate_answer(session, conversation, event_id, "support", "alone", user)
+    annotate_answer(session, conversation, event_id, "support", "has_support", user)
+    session.commit()
+    entries = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+    assert [(e.actor, e.action, e.target_type, e.target_id) for e in entries] == [
+        ("staff:rita", "annotate_answer", "conversation", conversation)
+    ] * 2
+    assert entries[-1].details == {"event_id": event_id, "question": "support"}
+    logged = json.dumps([e.details for e in entries])
+    assert "nobody" not in logged and "has_support" not in logged
+
+
+def label_both(session: Session, user: StaffUser) -> None:
+    """Label two messages of each conversation."""
+    for conversation_id in ("conv-answers", "conv-other"):
+        for text, question, value in ((ANSWER, "support", "alone"), (REMARK, "scope", "complex")):
+            event_id = visitor_event(session, conversation_id, text)
+            annotate_answer(session, conversation_id, event_id, question, value, user)
+    session.commit()
+
+
+def test_erasing_a_conversation_deletes_its_labels(session, conversation, user) -> None:
+    label_both(session, user)
+    report = erase_conversation(session, conversation, actor="staff:ada")
+    session.commit()
+    assert report.counts["answer_annotations"] == 2
+    assert {label.conversation_id for label in labels(session)} == {"conv-other"}
+    assert len(labels(session)) == 2
+
+
+def test_the_retention_purge_deletes_labels_of_idle_conversations(
+    session, conversation, user
+) -> None:
+    label_both(session, user)
+    later = datetime.now(timezone.utc) + timedelta(days=3650)  # both conversations are idle
+    report = purge_older_than(session, days=30, now=later, actor="cli:retention", dry_run=True)
+    assert report.counts["answer_annotations"] == 4 and len(labels(session)) == 4
+    report = purge_older_than(session, days=30, now=later, actor="cli:retention")
+    session.commit()
+    assert report.counts["answer_annotations"] == 4
+    assert labels(session) == []
+
+
+def test_readings_are_taken_only_when_well_formed() -> None:
+    good = {"answers": readings(support=("alone", 0.93), scope=("none", 1)),
+            "open_question": "support"}  # fmt: skip
+    assert open_question_of(good) == "support"
+    reading = reading_of(good, "support")
+    assert (reading.question, reading.value, reading.confidence) == ("support", "alone", 0.93)
+    assert reading_of(good, "scope").value == "none"
+    assert reading_of(good, "need") is None
+    for parse_data in (
+        {},
+        {"answers": None},
+        {"answers": ["support"]},
+        {"answers": {"support": "alone"}},
+        {"answers": {"support": {"value": "bounded", "confidence": 0.9}}},  # another question's
+        {"answers": {"support": {"value": "<b>", "confidence": 0.9}}},
+    ):
+        assert reading_of(parse_data, "support") is None, parse_data
+    for confidence in (None, "0.9", True, 1.5, -0.1, float("nan")):
+        odd = {"answers": {"support": {"value": "alone", "confidence": confidence}}}
+        assert reading_of(odd, "support").confidence is None, confidence
+    for open_question in (None, "", "requested_slot", "lead_name", ["support"]):
+        assert open_question_of({"open_question": open_question}) is None
