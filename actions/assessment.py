@@ -120,6 +120,8 @@ class ValidateAssessmentForm(FormValidationAction):
         value = answer_from_entities(tracker, slot)
         if value is not None:
             return [SlotSet(slot, value)]
+        if intent == CORRECT_ANSWER and corrected_answer(tracker) is None:
+            return [SlotSet(slot, None)]  # nothing read to correct: ask the open question again
         proposal = situation_proposal(tracker)
         if proposal:
             return [SlotSet(PREFILL, proposal), SlotSet("requested_slot", PREFILL_OK)]

@@ -69,6 +69,30 @@ async def test_unclear_answer_is_reasked_not_guessed(make_tracker, domain) -> No
     assert slot_events(events) == {"scope": None, "assessment_reask": "scope"}
 
 
+async def test_correction_with_nothing_to_correct_reasks_the_open_question(
+    make_tracker, domain
+) -> None:
+    # A vague reply the classifier takes for a correction, with no answer read, is unclear.
+    tracker = make_tracker(
+        "hmm maybe", intent="correct_answer", slots={"requested_slot": "scope"}
+    )
+    events, _ = await run_validation(tracker, domain)
+    assert slot_events(events) == {"scope": None, "assessment_reask": "scope"}
+
+
+async def test_correction_of_an_earlier_answer_is_left_to_the_correction_rule(
+    make_tracker, domain
+) -> None:
+    tracker = make_tracker(
+        "actually my sister does help",
+        intent="correct_answer",
+        slots={"support": "alone", "requested_slot": "scope"},
+        entities=[{"entity": "support", "value": "has_support", "extractor": "AnswerReader"}],
+    )
+    events, _ = await run_validation(tracker, domain)
+    assert "scope" not in slot_events(events)
+
+
 async def test_reasks_escalate_twice_then_offer_a_way_forward(make_tracker, domain) -> None:
     stages = []
     marker = None
