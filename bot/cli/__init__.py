@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from bot.cli import data, privacy, servers, staff, telegram
+from bot.cli import config, data, indexer, privacy, servers, staff, supervise, telegram
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     telegram.add_commands(sub)
     staff.add_commands(sub)
     privacy.add_commands(sub)
+    indexer.add_commands(sub)
+    config.add_commands(sub)
+    supervise.add_commands(sub)
     return parser
 
 

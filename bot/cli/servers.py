@@ -35,6 +35,11 @@ def channel_credentials() -> str:
     return str(target)
 
 
+def endpoints_file() -> str:
+    """RASA_ENDPOINTS as a path (endpoints.yml, or endpoints.cluster.yml in production)."""
+    return str(ROOT / get_settings().rasa_endpoints)
+
+
 def register_telegram_webhook() -> None:
     """Point Telegram at TELEGRAM_WEBHOOK_URL once, before Rasa's workers start (never fatal)."""
     from bot.channels import telegram_admin as admin
@@ -66,14 +71,14 @@ def run_rasa(_: Namespace) -> int:
         "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
     ):  # fmt: skip
         os.environ.setdefault(name, "1")
-    os.environ["SANIC_WORKERS"] = str(settings.rasa_workers)  # locks: bot.lock_store
+    os.environ["SANIC_WORKERS"] = str(settings.rasa_workers)  # locks: bot.runtime.lock_store
     args = [
         "rasa", "run", "--enable-api",
         "--auth-token", settings.rasa_api_token,
         "--port", str(settings.rasa_port),
         "--cors", settings.rasa_cors,
         "--model", settings.model_path,
-        "--endpoints", str(ROOT / "endpoints.yml"),
+        "--endpoints", endpoints_file(),
         "--credentials", channel_credentials(),
         "--log-file", str(Path(settings.run_dir) / f"rasa-{settings.rasa_port}.log"),
     ]  # fmt: skip
@@ -81,26 +86,21 @@ def run_rasa(_: Namespace) -> int:
     register_telegram_webhook()  # here, once: every Rasa worker would otherwise do it again
     from rasa.__main__ import main as rasa_main
 
-    from bot import speedups
+    from bot import runtime
 
-    speedups.apply()
+    runtime.install()
     sys.argv = args
     rasa_main()
     return 0
 
 
-def addresses(_: Namespace) -> int:
-    """Print where the running servers listen and how to talk to the bot."""
+def addresses(args: Namespace | None) -> int:
+    """Print where the servers of a profile listen and how to talk to the bot."""
+    from bot.cli.supervise import addresses_text, supervisor_env
+
+    profile = getattr(args, "profile", None) or "embedded"
     settings = get_settings()
-    rasa = f"http://localhost:{settings.rasa_port}"
-    print(f"""
-  Rasa server:   {rasa}  (REST: POST /webhooks/rest/webhook)
-  HTTP API:      {rasa}/status?token=<RASA_API_TOKEN>
-  Action server: http://localhost:{settings.action_server_port}
-  Demo site:     http://localhost:{settings.web_port}  (company page with the chat widget)
-  Staff app:     http://localhost:{settings.staff_port}  (first admin: see README.md, Staff app)
-  Talk to it:    make shell   (in another terminal), or see README.md
-""")
+    print(addresses_text(profile, settings, supervisor_env(profile, settings, os.environ)))
     return 0
 
 
@@ -112,7 +112,7 @@ def run_shell(_: Namespace) -> int:
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", "shell", "--model", settings.model_path,
-                "--endpoints", str(ROOT / "endpoints.yml"),
+                "--endpoints", endpoints_file(),
                 "--port", str(settings.rasa_port + 1)]  # fmt: skip
     rasa_main()
     return 0

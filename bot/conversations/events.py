@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, select
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, inspect, select
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session
 
 # Rasa's own schema (rasa.core.tracker_store.SQLTrackerStore.SQLEvent); not in our migrations.
@@ -58,9 +59,17 @@ def load_events(session: Session, conversation_id: str) -> list[StoredEvent]:
 
 
 def ensure_events_table(session: Session) -> None:
-    """Create Rasa's `events` table if Rasa has not yet (a staff app started first).
+    """Create Rasa's `events` table if Rasa has not yet (a staff app or the indexer started first).
 
     Runs on the session's own connection: a second connection would wait for the session's
-    write lock on SQLite.
+    write lock on SQLite. In a savepoint, so that losing a race with Rasa creating it at the same
+    moment (PostgreSQL refuses the second CREATE) leaves the caller's transaction usable.
     """
-    RASA_METADATA.create_all(session.connection(), checkfirst=True)
+    if inspect(session.connection()).has_table(events_table.name):
+        return
+    try:
+        with session.begin_nested():
+            RASA_METADATA.create_all(session.connection(), checkfirst=True)
+    except (IntegrityError, ProgrammingError):
+        if not inspect(session.connection()).has_table(events_table.name):
+            raise

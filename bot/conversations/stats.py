@@ -1,4 +1,8 @@
-"""Dashboard figures for a period: the funnel, the recommendation split, fallbacks, intents."""
+"""Dashboard figures for a period: the funnel, the recommendation split, fallbacks, intents.
+
+Every figure comes from the conversation index and its intent counts, which the index consumer
+(`bot.indexer`) keeps up to date; nothing here reads Rasa's events.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,13 @@ from datetime import date, timedelta
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Join
 
-from bot.conversations.events import ensure_events_table, events_table
 from bot.conversations.inbox import RECOMMENDATIONS, day_start
 from bot.conversations.summary import FALLBACK_INTENT
-from bot.db.reviews import ConversationIndex
+from bot.db.reviews import ConversationIndex, ConversationIntent
 
 TOP_INTENTS = 10
+OF_INDEXED = ConversationIndex.conversation_id == ConversationIntent.conversation_id
 MAX_DAYS = 3660
 
 
@@ -40,13 +43,12 @@ class Dashboard:
 def dashboard(session: Session, start: date, end: date) -> Dashboard:
     """The dashboard for conversations started from `start` to `end` inclusive (UTC days).
 
-    Reads the conversation index (refresh it first) and Rasa's events of those conversations.
+    Reads the conversation index and its intent counts as the consumer last left them.
     """
     if start > end:
         raise ValueError(f"start ({start.isoformat()}) is after end ({end.isoformat()})")
     if (end - start).days > MAX_DAYS:
         raise ValueError(f"the period is limited to {MAX_DAYS} days")
-    ensure_events_table(session)
     in_period = and_(
         ConversationIndex.started_at >= day_start(start),
         ConversationIndex.started_at < day_start(end + timedelta(days=1)),
@@ -97,36 +99,28 @@ def recommendation_split(session: Session, in_period: ColumnElement) -> dict[str
     return counts
 
 
-def period_messages(in_period: ColumnElement) -> tuple[Join, ColumnElement]:
-    """The FROM clause: visitor-message events of the conversations in the period."""
-    joined = events_table.join(
-        ConversationIndex.__table__,
-        ConversationIndex.conversation_id == events_table.c.sender_id,
-    )
-    return joined, and_(in_period, events_table.c.type_name == "user")
-
-
 def message_counts(session: Session, in_period: ColumnElement) -> tuple[int, int]:
     """(visitor messages, fallback visitor messages) in the period's conversations."""
-    joined, where = period_messages(in_period)
-    row = session.execute(
-        select(func.count(), count_where(events_table.c.intent_name == FALLBACK_INTENT))
-        .select_from(joined)
-        .where(where)
-    ).one()
-    return int(row[0] or 0), int(row[1] or 0)
+    visitor = session.scalar(
+        select(func.coalesce(func.sum(ConversationIndex.user_messages), 0)).where(in_period)
+    )
+    fallback = session.scalar(
+        select(func.coalesce(func.sum(ConversationIntent.messages), 0))
+        .join(ConversationIndex, OF_INDEXED)
+        .where(in_period, ConversationIntent.intent == FALLBACK_INTENT)
+    )
+    return int(visitor or 0), int(fallback or 0)
 
 
 def top_intents(session: Session, in_period: ColumnElement) -> list[tuple[str, int]]:
     """The most frequent predicted intents of visitor messages, most frequent first."""
-    joined, where = period_messages(in_period)
-    count = func.count().label("n")
+    count = func.sum(ConversationIntent.messages).label("n")
     rows = session.execute(
-        select(events_table.c.intent_name, count)
-        .select_from(joined)
-        .where(where, events_table.c.intent_name.is_not(None))
-        .group_by(events_table.c.intent_name)
-        .order_by(count.desc(), events_table.c.intent_name)
+        select(ConversationIntent.intent, count)
+        .join(ConversationIndex, OF_INDEXED)
+        .where(in_period)
+        .group_by(ConversationIntent.intent)
+        .order_by(count.desc(), ConversationIntent.intent)
         .limit(TOP_INTENTS)
     )
     return [(name, int(n)) for name, n in rows]

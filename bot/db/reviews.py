@@ -1,10 +1,11 @@
-"""Staff review tables: the conversation index, review status, tags, notes, annotations, labels."""
+"""Staff review tables: the conversation index and its feed, review status, tags, notes, labels."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -61,6 +62,29 @@ class ConversationIndex(Base):
     low_confidence: Mapped[bool] = Column(Boolean, nullable=False, default=False)
     human_requested: Mapped[bool] = Column(Boolean, nullable=False, default=False)
     search_text: Mapped[str] = Column(Text, nullable=False, default="")
+
+
+class ConversationIntent(Base):
+    """How many of an indexed conversation's visitor messages got one predicted intent."""
+
+    __tablename__ = "conversation_intents"
+
+    conversation_id: Mapped[str] = Column(
+        ForeignKey("conversation_index.conversation_id", ondelete="CASCADE"), primary_key=True
+    )
+    intent: Mapped[str] = Column(String(255), primary_key=True)
+    messages: Mapped[int] = Column(Integer, nullable=False)
+
+
+class IndexCheckpoint(Base):
+    """How far the index consumer has read one source of events (e.g. Rasa's events table)."""
+
+    __tablename__ = "index_checkpoints"
+
+    source: Mapped[str] = Column(String(64), primary_key=True)
+    position: Mapped[int] = Column(BigInteger, nullable=False)  # the last event id applied
+    marker: Mapped[float | None] = Column(Float, nullable=True)  # that event's timestamp
+    updated_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
 class ConversationReview(Base):

@@ -96,7 +96,8 @@ class AnswerReader(GraphComponent):
         from pathlib import Path
 
         code = "".join(Path(m.__file__).read_text() for m in (answer_model, sentence_encoder))
-        return examples_fingerprint(Path(config["directory"])) + sha256(code.encode()).hexdigest()
+        examples = examples_fingerprint(Path(config.get("directory", ANSWERS_DIR)))
+        return examples + sha256(code.encode()).hexdigest()
 
     @classmethod
     def create(

@@ -18,10 +18,11 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -81,6 +82,16 @@ async def healthz(_: Request) -> Response:
     return Response("ok\n", media_type="text/plain")
 
 
+async def health(request: Request) -> Response:
+    """GET /health: 200 when the database answers, else 503 (for supervisors and balancers)."""
+    try:
+        with request.app.state.sessions() as db:
+            db.execute(text("SELECT 1"))
+    except Exception as error:  # any failure to reach the database is "unhealthy"
+        return JSONResponse({"ok": False, "database": type(error).__name__}, 503)
+    return JSONResponse({"ok": True, "database": "ok"})
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's HTTP errors (404, 405, a malformed form) as a plain page."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
@@ -107,6 +118,7 @@ def routes() -> list[Route | Mount]:
     return [
         Route("/", home, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
         *auth.routes,
         *conversations.routes,
         *leads.routes,

@@ -8,7 +8,7 @@ Routes:
 - `/widget/widget.css`                its stylesheet, linked inside the widget's shadow root
 - `/widget/vendor/socket.io.min.js`   socket.io-client from `node_modules/` (installed by `npm ci`;
                                       a 500 that says so when it is missing)
-- `/healthz`                          200 when everything the widget needs is there, else 503
+- `/healthz`, `/health`               200 when everything the widget needs is there, else 503
 
 Every response carries security headers; the demo page's Content-Security-Policy allows only
 this server, the Rasa server (http(s) and ws(s) for Socket.IO) and the page's own inline style
@@ -182,6 +182,7 @@ def create_app(
         Route("/widget/vendor/socket.io.min.js", vendor_socket_io),
         Route("/widget/vendor/socket.io.min.js.map", vendor_source_map),
         Route("/healthz", healthz),
+        Route("/health", healthz),
     ]
     app = Starlette(routes=routes)
     app.add_middleware(

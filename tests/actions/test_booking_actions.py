@@ -17,8 +17,14 @@ from actions.leads import ActionSaveLead, ValidateLeadForm
 from bot import availability
 from bot.booking import book
 from bot.db.models import Booking, Lead
+from bot.db.repository import create_lead
 from bot.db.session import session_scope
 
+OTHER_VISITOR = {
+    "name": "Sam Other", "email": "sam@example.com", "timezone": "America/Denver",
+    "consent": True, "channel": "rest", "conversation_id": "other", "warmth_score": 50,
+    "warmth_reasons": [],
+}  # fmt: skip
 LEAD = {
     "lead_name": "Maria Lopez",
     "lead_email": "maria@example.com",
@@ -81,7 +87,16 @@ async def test_save_lead_then_offer_and_book(make_tracker, domain, database) -> 
         booking = session.scalars(select(Booking).where(Booking.reference == reference)).one()
     assert booking.starts_at == datetime.fromisoformat(chosen)
 
-    other = make_tracker(slots={**LEAD, "lead_id": lead_id, "slot_choice": chosen})
+    retried = make_tracker(slots={**LEAD, "lead_id": lead_id, "slot_choice": chosen})
+    dispatcher = CollectingDispatcher()
+    events = await ActionBookSlot().run(dispatcher, retried, domain)
+    assert slots_of(events)["booking_id"] == reference  # a retry is told the booking it holds
+
+    other = make_tracker(slots={**LEAD, "lead_id": lead_id, "slot_choice": offered[2]["start"]})
+    with session_scope() as session:
+        start = datetime.fromisoformat(offered[2]["start"])
+        for _ in availability.free_navigators(session, start, utcnow()):
+            book(session, create_lead(session, **OTHER_VISITOR), start, utcnow())
     dispatcher = CollectingDispatcher()
     events = await ActionBookSlot().run(dispatcher, other, domain)
     assert "just taken" in dispatcher.messages[0]["text"]

@@ -1,13 +1,11 @@
 """Fresh, empty databases for the data-layer tests: a SQLite file and a PostgreSQL database."""
 
-import os
 from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
 from sqlalchemy import create_engine
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.events import load_events
@@ -16,26 +14,15 @@ from bot.db.models import Lead, Navigator
 from bot.db.session import dispose_engines, make_engine
 from bot.db.staff import StaffUser
 from bot.staff.accounts import create_user
-
-PG_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+from tests.support.services import require_postgres
 
 
 @pytest.fixture(scope="session")
 def pg_admin() -> Iterator[Engine]:
     """An autocommit connection to PostgreSQL's `postgres` database, or a skip (fail on CI)."""
-    engine = create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect():
-            pass
-    except OperationalError as error:
-        engine.dispose()
-        detail = str(error.orig).strip().splitlines()[0]
-        reason = f"PostgreSQL unreachable at {make_url(PG_ADMIN_URL)!r}: {detail}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
-        pytest.skip(reason)
+    engine = create_engine(
+        require_postgres(), future=True, isolation_level="AUTOCOMMIT", pool_pre_ping=True
+    )  # pre-pinged: other tests on this machine may restart PostgreSQL
     yield engine
     engine.dispose()
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot import availability, booking
 from bot.db.migrate import upgrade
-from bot.db.models import Lead, OutboxMessage
+from bot.db.models import Booking, Lead, OutboxMessage
 from bot.db.repository import SlotTaken, create_lead, find_booking
 from bot.db.session import session_scope
 
@@ -61,13 +61,36 @@ def test_a_failed_move_keeps_the_old_booking(database_url: str, lead_id: int) ->
         assert find_booking(session, reference).status == "confirmed"
 
 
+def other_lead(session, n: int) -> Lead:
+    return create_lead(session, name=f"Visitor {n}", email=f"v{n}@example.com",
+                       timezone="America/Chicago", consent=True, channel="rest",
+                       conversation_id=f"c{n + 1}", warmth_score=60, warmth_reasons=[])  # fmt: skip
+
+
 def test_a_taken_time_raises(database_url: str, lead_id: int) -> None:
     with session_scope(database_url) as session:
         (slot,) = availability.offer(session, NOW, count=1)
-        for _ in availability.free_navigators(session, slot.start, NOW):
-            booking.book(session, session.get(Lead, lead_id), slot.start, NOW)
+        for n, _ in enumerate(availability.free_navigators(session, slot.start, NOW)):
+            booking.book(session, other_lead(session, n), slot.start, NOW)
     with session_scope(database_url) as session, pytest.raises(SlotTaken):
         booking.book(session, session.get(Lead, lead_id), slot.start, NOW)
+
+
+def test_booking_the_same_time_again_returns_the_held_booking(
+    database_url: str, lead_id: int
+) -> None:
+    # A retried request after a lost reply must not book twice nor report the time as taken.
+    with session_scope(database_url) as session:
+        (slot,) = availability.offer(session, NOW, count=1)
+        first = booking.book(session, session.get(Lead, lead_id), slot.start, NOW).reference
+    with session_scope(database_url) as session:
+        again = booking.book(session, session.get(Lead, lead_id), slot.start, NOW).reference
+    with session_scope(database_url) as session:
+        kinds = session.scalars(select(OutboxMessage.kind)).all()
+        held = session.scalars(select(Booking.reference).where(Booking.lead_id == lead_id)).all()
+    assert again == first
+    assert held == [first]
+    assert kinds == ["booking_confirmation"]
 
 
 def test_moving_a_booking_offers_its_own_time_and_neighbours(

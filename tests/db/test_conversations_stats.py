@@ -1,11 +1,10 @@
-"""Dashboard figures from the index and Rasa's events, on SQLite and PostgreSQL."""
+"""Dashboard figures from the index the consumer keeps, on SQLite and PostgreSQL."""
 
 from datetime import timedelta
 
 import pytest
 from sqlalchemy.orm import Session
 
-from bot.conversations.index import refresh_index
 from bot.conversations.stats import TOP_INTENTS, dashboard
 from tests.support.conversations import (
     T0,
@@ -20,6 +19,7 @@ from tests.support.conversations import (
     lead_conversation,
     write_conversation,
 )
+from tests.support.indexing import index_pending
 
 ADVOCACY = {"scope": "complex", "decisions": "many", "need": "navigate", "support": "alone"}
 SECOND_OPINION = {"scope": "bounded", "decisions": "one_time", "need": "answer",
@@ -43,8 +43,7 @@ def period(migrated_url: str, session: Session) -> Session:
     }
     for conversation_id, events in {**inside, **outside}.items():
         write_conversation(migrated_url, conversation_id, events)
-    refresh_index(session)
-    session.commit()
+    index_pending(session)
     return session
 
 
@@ -100,8 +99,7 @@ def test_top_intents_are_limited_and_ties_sorted_by_name(
         script.user(f"message for {intent}", intent, 0.9).listen()
     script.user("and again", "intent_z", 0.9).listen().user("once more", "intent_z", 0.9)
     write_conversation(migrated_url, "c-many", script.events)
-    refresh_index(session)
-    session.commit()
+    index_pending(session)
     top = dashboard(session, START, END).top_intents
     assert len(top) == TOP_INTENTS
     assert top[0] == ("intent_z", 2)

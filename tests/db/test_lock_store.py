@@ -3,10 +3,12 @@
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+from rasa.core.lock_store import LockError
 from sqlalchemy import func, select
 
 from bot.db.locks import ConversationLock
-from bot.lock_store import ProjectLockStore
+from bot.runtime.lock_store import ProjectLockStore
 
 
 def stored_locks(store: ProjectLockStore) -> int:
@@ -60,3 +62,15 @@ def test_other_conversations_are_independent(migrated_url: str) -> None:
     store.issue_ticket("busy")
     ticket = store.issue_ticket("free")
     assert store.get_lock("free").now_serving == ticket
+
+
+def test_a_database_without_the_table_is_a_lock_error(tmp_path) -> None:
+    """Storage trouble reaches Rasa as its LockError, as with Rasa's own stores."""
+    store = ProjectLockStore(url=f"sqlite:///{tmp_path / 'unmigrated.db'}")
+    for call in (
+        lambda: store.issue_ticket("conv-4"),
+        lambda: store.get_lock("conv-4"),
+        lambda: store.cleanup("conv-4", 0),
+    ):
+        with pytest.raises(LockError, match="OperationalError"):
+            call()

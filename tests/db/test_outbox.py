@@ -35,6 +35,7 @@ from bot.outbox import (
     deliver_due,
     run_forever,
 )
+from bot.settings import Settings
 
 NOW = datetime(2030, 3, 1, 9, 0, tzinfo=timezone.utc)
 SENDER = "calls@pilotrock.example"
@@ -382,19 +383,24 @@ def test_backoff_doubles_and_is_capped() -> None:
         assert base <= delay <= base * (1 + JITTER)
 
 
-def test_config_from_env() -> None:
-    assert config_from_env({}) is None
-    assert config_from_env({"SMTP_HOST": "smtp.example.org"}) is None
-    loaded = config_from_env(
-        {
-            "SMTP_HOST": "smtp.example.org",
-            "SMTP_PORT": "2525",
-            "SMTP_USERNAME": "mailer",
-            "SMTP_PASSWORD": "s3cret",
-            "SMTP_STARTTLS": "false",
-            "SMTP_SENDER": SENDER,
-        }
-    )
+def test_config_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SMTP_* are read through the settings: environment variables win over .env."""
+    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_STARTTLS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SMTP_SENDER", "")
+    assert config_from_env(Settings(_env_file=None)) is None
+    monkeypatch.setenv("SMTP_HOST", "smtp.example.org")
+    assert config_from_env(Settings(_env_file=None)) is None
+    for name, value in {
+        "SMTP_PORT": "2525",
+        "SMTP_USERNAME": "mailer",
+        "SMTP_PASSWORD": "s3cret",
+        "SMTP_STARTTLS": "false",
+        "SMTP_SENDER": SENDER,
+    }.items():
+        monkeypatch.setenv(name, value)
+    loaded = config_from_env(Settings(_env_file=None))
+    assert "s3cret" not in repr(Settings(_env_file=None))
     assert loaded == SmtpConfig(
         host="smtp.example.org",
         port=2525,

@@ -8,8 +8,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import select
 
 from bot.db.staff import AuditEntry
+from bot.runtime.tracker_store import ProjectSQLTrackerStore
 from bot.settings import get_settings
-from bot.tracker_store import ProjectSQLTrackerStore
 from tests.support.conversations import (
     Script,
     at,

@@ -7,8 +7,8 @@ from rasa.core.agent import Agent
 from rasa.core.channels import UserMessage
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import speedups
-from bot.payloads import parse_payload
+from bot.runtime import speedups
+from bot.runtime.payloads import parse_payload
 from tests.support.servers import MODEL, missing_prerequisites
 
 pytestmark = pytest.mark.model

@@ -30,6 +30,7 @@ from tests.support.conversations import (
     low_confidence_conversation,
     write_conversation,
 )
+from tests.support.indexing import index_pending
 
 PASSWORD = "Correct-Horse-7-Battery"
 ROLES = ("admin", "navigator", "reviewer")
@@ -202,7 +203,7 @@ def seed_rows(session: Session, seeded: Seeded) -> None:
 
 
 def build(url: str) -> Seeded:
-    """Migrate the empty database at `url` and fill it."""
+    """Migrate the empty database at `url`, fill it and let the index consumer catch up."""
     upgrade(url)
     seed_conversations(url)
     seeded = Seeded(url=url)
@@ -213,4 +214,5 @@ def build(url: str) -> Seeded:
             session.commit()
     finally:
         engine.dispose()
+    index_pending(url)  # what `python -m bot run-indexer` does in a running system
     return seeded

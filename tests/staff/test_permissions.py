@@ -75,7 +75,7 @@ CASES = [
     for method, path, form in [row[:3]]
     for index, role in enumerate(ROLE_COLUMNS)
 ]
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz")}
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz"), ("GET", "/health")}
 
 
 def route_template(path: str) -> str:

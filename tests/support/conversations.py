@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from bot.conversations.events import StoredEvent, ensure_events_table, events_table, to_event
 from bot.paths import ROOT
 from bot.recommendation import recommend
-from bot.tracker_store import connection_fields
+from bot.runtime.tracker_store import connection_fields
 
 T0 = datetime(2025, 3, 3, 15, 0, tzinfo=timezone.utc)  # a Monday, 15:00 UTC
 DEFAULT_ANSWERS = {"scope": "complex", "decisions": "many", "need": "answer",

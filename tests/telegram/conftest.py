@@ -15,6 +15,8 @@ from ruamel.yaml import YAML
 
 from bot.channels.telegram import TelegramInput
 from bot.channels.telegram_config import SECRET_HEADER, TelegramConfig
+from bot.db.migrate import upgrade
+from bot.runtime.lock_store import ProjectLockStore
 from bot.settings import get_settings
 from tests.support.servers import ROOT, Servers, missing_prerequisites, running_servers
 from tests.telegram.fake_bot_api import BOT_USER, FakeBotApi
@@ -85,10 +87,25 @@ class Collector:
         return [message.text for message in self.messages]
 
 
+@pytest.fixture(scope="session")
+def shared_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite database for the channels' ledgers and turn locks (update ids never
+    repeat across tests, so one database serves them all)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('telegram') / 'channel.db'}"
+    upgrade(url)
+    return url
+
+
+def make_channel(config: TelegramConfig, url: str, **options: Any) -> TelegramInput:
+    """A channel as one Rasa process holds it: ledger and turn locks in the database at `url`."""
+    options.setdefault("lock_store", ProjectLockStore(url=url))
+    return TelegramInput(config, database_url=url, **options)
+
+
 @pytest_asyncio.fixture(loop_scope="function")
-async def channel(config: TelegramConfig) -> AsyncIterator[TelegramInput]:
+async def channel(config: TelegramConfig, shared_db: str) -> AsyncIterator[TelegramInput]:
     """An enabled channel (in this process) talking to the fake Bot API."""
-    made = TelegramInput(config)
+    made = make_channel(config, shared_db)
     yield made
     await made.close()
 

@@ -624,7 +624,12 @@
       save();
       refreshMessage(message);
     }
-    const payload = { message: item.message, session_id: state.sessionId, metadata: metadata() };
+    // The message id lets the server answer a resent message once (bot/runtime/delivery.py).
+    const payload = {
+      message: item.message,
+      session_id: state.sessionId,
+      metadata: { ...metadata(), message_id: item.id },
+    };
     inflight.set(item.id, payload);
     emitted.set(payload, item.id);
     socket.timeout(ACK_TIMEOUT_MS).emit("user_uttered", payload, (error) => {
@@ -635,12 +640,16 @@
       inflight.delete(item.id);
       updateTyping();
       if (error && /disconnected/.test(String(error.message))) {
+        // Lost with the connection: sent again, same id, once the session is back. The
+        // server answers it once, whether or not the first copy got through.
+        state.queue.unshift({ id: item.id, message: item.message });
         const sent = findMessage(item.id);
         if (sent) {
-          sent.note = "Connection lost before the reply — send it again if none comes.";
-          save();
+          sent.pending = true;
           refreshMessage(sent);
         }
+        save();
+        flushQueue();
       }
     });
     updateTyping();

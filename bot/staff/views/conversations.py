@@ -23,7 +23,6 @@ from bot.conversations.inbox import (
     InboxFilters,
     list_conversations,
 )
-from bot.conversations.index import refresh_index
 from bot.conversations.masking import Masker, mask_transcript
 from bot.conversations.transcript import (
     ActionRun,
@@ -113,8 +112,7 @@ def filter_choices() -> dict[str, list[tuple[str, str]]]:
 
 @requires(Permission.VIEW_CONVERSATIONS)
 def inbox(ctx: Context) -> Response:
-    """GET /conversations: every channel's conversations, newest first, filtered, paginated."""
-    refresh_index(ctx.db)
+    """GET /conversations: the index as the consumer keeps it, newest first, filtered, paginated."""
     query = ctx.request.query_params
     error = None
     try:

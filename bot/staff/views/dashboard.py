@@ -8,7 +8,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.conversations.inbox import RECOMMENDATION_LABELS, parse_date
-from bot.conversations.index import refresh_index
 from bot.conversations.stats import Dashboard, dashboard
 from bot.staff.charts import bar_chart, percent
 from bot.staff.permissions import Permission
@@ -49,8 +48,6 @@ def view(ctx: Context) -> Response:
     query = {key: ctx.request.query_params.get(key, "").strip() for key in ("start", "end")}
     today = ctx.now.date()
     error = None
-    refresh_index(ctx.db)
-    ctx.db.commit()  # its own unit of work; frees SQLite's write lock before the reads below
     try:
         start, end = period(query, today)
         figures = dashboard(ctx.db, start, end)

@@ -1,12 +1,12 @@
-"""Run-time fixes for Rasa 3.6 hot spots, applied by `python -m bot run-rasa`.
+"""Run-time fixes for Rasa 3.6 hot spots, installed by `bot.runtime.install()` (run-rasa).
 
 - Rasa validates every action-server response with `jsonschema.validate`, which re-checks the
   (constant) schema against its metaschema on every call: about 40% of the server's CPU under
   load. The validator is built once and validates each response exactly as before.
 - Rasa resolves each stored event's class by walking every subclass of `Event`, for every event
   of every tracker it loads (about 5% of the CPU). The lookup is cached by type name.
-- Button payloads skip the NLU pipeline whose result Rasa would replace (`bot.payloads`).
-- Calls to the action server reuse keep-alive connections (`bot.pooled_http`).
+- Button payloads skip the NLU pipeline whose result Rasa would replace (`bot.runtime.payloads`).
+- Calls to the action server reuse keep-alive connections (`bot.runtime.pooled_http`).
 """
 
 from functools import cache, lru_cache
@@ -20,11 +20,10 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
-from rasa.utils.endpoints import EndpointConfig
 from sanic import Sanic
 
-from bot.payloads import parse_payload
-from bot.pooled_http import close_sessions, pooled_session
+from bot.runtime.payloads import parse_payload
+from bot.runtime.pooled_http import close_sessions
 
 
 @lru_cache(maxsize=1)
@@ -85,12 +84,3 @@ def configure_app(*args: Any, **kwargs: Any) -> Sanic:
     app = _configure_app(*args, **kwargs)
     app.register_listener(close_sessions, "after_server_stop")
     return app
-
-
-def apply() -> None:
-    """Install the faster validation, event lookup, payload parsing and pooled HTTP calls."""
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
-    Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore[method-assign]
-    MessageProcessor._parse_message_with_graph = parse_message  # type: ignore[method-assign]
-    EndpointConfig.session = pooled_session  # type: ignore[method-assign,assignment]
-    rasa.core.run.configure_app = configure_app

@@ -1,27 +1,32 @@
-"""Rasa's SQL tracker store, configured from the project's DATABASE_URL."""
+"""Rasa's SQL tracker store, configured from the project's DATABASE_URL.
+
+SQLite connections are pooled and get the project's pragmas; a server database's connections
+are checked before use (`pool_pre_ping`), so after a PostgreSQL restart the next message gets a
+fresh connection instead of failing on a dead pooled one.
+"""
 
 import asyncio
 from pathlib import Path
 from typing import Any
 
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.db.session import session_scope, sqlite_pragmas
+from bot.db.session import normalize_url, session_scope, sqlite_pragmas
 from bot.privacy import erase_conversation
 from bot.settings import get_settings
 
 DELETION_SLOT = "deletion_requested"  # set by action_delete_my_data
 
 
-def connection_fields(url: str) -> dict[str, Any]:
+def connection_fields(url: str | URL) -> dict[str, Any]:
     """Rasa SQLTrackerStore's per-field connection arguments for a database URL."""
-    parsed = make_url(url)
+    parsed = normalize_url(url)
     return {
         "dialect": parsed.drivername,
         "host": parsed.host,
@@ -38,16 +43,11 @@ class ProjectSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, domain: Domain | None = None, event_broker: Any = None, **_: Any) -> None:
         """Connect to `DATABASE_URL` instead of per-field endpoint settings."""
-        url = make_url(get_settings().database_url)
+        url = normalize_url(get_settings().database_url)
         if url.get_backend_name() == "sqlite" and url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        super().__init__(
-            domain=domain,
-            event_broker=event_broker,
-            **connection_fields(get_settings().database_url),
-        )
-        if url.get_backend_name() == "sqlite":
-            self._pool_sqlite_connections()
+        super().__init__(domain=domain, event_broker=event_broker, **connection_fields(url))
+        self._replace_engine(self.engine.url)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store new events, or erase the conversation when the visitor asked for deletion.
@@ -61,16 +61,19 @@ class ProjectSQLTrackerStore(SQLTrackerStore):
             return
         await super().save(tracker)
 
-    def _pool_sqlite_connections(self) -> None:
-        """Reuse SQLite connections (SQLAlchemy 1.4 opens one per session for a file)."""
-        url = self.engine.url
+    def _replace_engine(self, url: URL) -> None:
+        """Swap Rasa's engine for one that pools SQLite or pre-pings server connections."""
         self.engine.dispose()
-        self.engine = create_engine(
-            url, poolclass=QueuePool, connect_args={"check_same_thread": False}
-        )
-        event.listen(
-            self.engine, "connect", lambda conn, _: sqlite_pragmas(conn, foreign_keys=False)
-        )
+        if url.get_backend_name() == "sqlite":
+            # SQLAlchemy 1.4 would open one SQLite connection per session for a file.
+            self.engine = create_engine(
+                url, poolclass=QueuePool, connect_args={"check_same_thread": False}
+            )
+            event.listen(
+                self.engine, "connect", lambda conn, _: sqlite_pragmas(conn, foreign_keys=False)
+            )
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
         self.sessionmaker = sessionmaker(bind=self.engine)
 
 

@@ -1,0 +1,170 @@
+"""Each fault of the soak, once, against a real production-profile cluster.
+
+Two Rasa replicas and two action servers behind HAProxy on this machine's PostgreSQL, Redis
+and RabbitMQ (a fresh database, queue and ports of the test's own). After every fault the
+conversation goes on, each visitor message that got an answer is in its tracker once and in
+order, and nothing the visitor was told is missing. Slow (a cluster start); run by CI.
+"""
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+from sqlalchemy import create_engine, text
+
+from bot.runtime.delivery import TRY_AGAIN
+from tests.cluster.support import haproxy_binary, wait_for
+from tests.support import cluster as faults
+from tests.support.cluster import Cluster
+from tests.support.servers import missing_prerequisites
+from tests.support.services import require_postgres, require_rabbitmq, require_redis
+
+pytestmark = pytest.mark.e2e
+ATTEMPTS = 20
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The cluster, started once for these tests."""
+    reason = missing_prerequisites()
+    if reason:
+        pytest.skip(reason)
+    haproxy_binary()
+    require_postgres(), require_redis(), require_rabbitmq()
+    running = Cluster(Path(tmp_path_factory.mktemp("cluster")))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+class Visitor:
+    """A REST visitor that sends a message again, same id, until it gets a real answer."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster, self.sender = cluster, f"fault-{uuid.uuid4().hex[:10]}"
+        self.answered: list[str] = []  # message ids that got a real answer
+        self.retries = 0
+
+    def say(self, message: str) -> list[dict]:
+        message_id = uuid.uuid4().hex
+        body = {"sender": self.sender, "message": message, "metadata": {"message_id": message_id}}
+        for _ in range(ATTEMPTS):
+            try:
+                response = requests.post(f"{self.cluster.url}/webhooks/rest/webhook", json=body,
+                                         timeout=30)  # fmt: skip
+                replies = response.json() if response.status_code == 200 else []
+            except requests.RequestException:
+                replies = []
+            if replies and TRY_AGAIN not in " ".join(r.get("text", "") for r in replies):
+                self.answered.append(message_id)
+                return replies
+            self.retries += 1
+            time.sleep(1)
+        raise AssertionError(f"no answer to a message after {ATTEMPTS} attempts")
+
+
+def stored_ids(cluster: Cluster, sender: str) -> list[str]:
+    """The client ids of a conversation's stored user messages, in order."""
+    engine = create_engine(cluster.database_url)
+    with engine.connect() as db:
+        rows = db.execute(text("SELECT data FROM events WHERE sender_id = :s "
+                               "AND type_name = 'user' ORDER BY id"), {"s": sender}).scalars()
+        ids = [(json.loads(row).get("metadata") or {}).get("message_id") for row in rows]
+    engine.dispose()
+    return ids
+
+
+def assert_recorded_once_in_order(cluster: Cluster, visitor: Visitor) -> None:
+    """Every answered message is stored exactly once, in the order it was sent."""
+    stored = stored_ids(cluster, visitor.sender)
+    assert [m for m in stored if m in visitor.answered] == visitor.answered
+    assert len(stored) == len(set(stored))
+
+
+def converse_through(cluster: Cluster, fault: object) -> Visitor:
+    """Two answers, the fault, then the rest of the assessment in words."""
+    visitor = Visitor(cluster)
+    visitor.say("hi")
+    visitor.say("help me work out which service fits")
+    fault()
+    for answer in ("one focused question really", "just this one decision",
+                   "a clear answer from an expert", "my husband and kids are with me"):  # fmt: skip
+        replies = visitor.say(answer)
+    assert "/book_call" in [b["payload"] for r in replies for b in r.get("buttons") or []]
+    assert_recorded_once_in_order(cluster, visitor)
+    return visitor
+
+
+def healthy_again(cluster: Cluster) -> None:
+    """Wait until every replica is back before the next fault."""
+    cluster.wait_healthy(timeout=240)
+
+
+def test_a_rasa_replica_killed_mid_conversation(cluster: Cluster) -> None:
+    converse_through(cluster, lambda: cluster.kill("rasa-1"))
+    assert "rasa-1" in cluster.haproxy("show servers state rasa")
+    healthy_again(cluster)
+
+
+def test_a_widget_conversation_survives_its_replica_dying(cluster: Cluster) -> None:
+    cluster.haproxy("disable server rasa/rasa-1")  # the socket lands on rasa-2
+    client, inbox, sender = socketio.Client(reconnection_delay=0.5), [], uuid.uuid4().hex
+    client.on("connect", lambda: client.emit("session_request", {"session_id": sender}))
+    client.on("bot_uttered", inbox.append)
+    client.connect(cluster.url, transports=["websocket"], socketio_path="/socket.io")
+    try:
+        cluster.haproxy("enable server rasa/rasa-1")
+        client.emit("user_uttered", {"message": "help me decide", "session_id": sender})
+        assert wait_for(lambda: len(inbox) >= 1, 30)
+        cluster.kill("rasa-2")
+        inbox.clear()
+        answer = {"message": "it's one specific question", "session_id": sender,
+                  "metadata": {"message_id": "a1"}}  # fmt: skip
+        for _ in range(3):  # the widget sends it again, same id, if the socket died under it
+            if wait_for(lambda: client.connected, 30) is None:
+                continue
+            client.emit("user_uttered", answer)
+            if wait_for(lambda: len(inbox) >= 1, 20) is not None:
+                break
+        assert "decision" in " ".join(r.get("text", "") for r in inbox).lower()  # question two
+    finally:
+        client.disconnect()
+    assert stored_ids(cluster, sender).count("a1") == 1
+    healthy_again(cluster)
+
+
+def test_an_action_server_killed_is_transparent(cluster: Cluster) -> None:
+    visitor = converse_through(cluster, lambda: cluster.kill("actions-1"))
+    assert visitor.retries == 0  # HAProxy and the action call retries hide the dead server
+    healthy_again(cluster)
+
+
+def test_a_postgresql_restart(cluster: Cluster) -> None:
+    converse_through(cluster, faults.restart_postgresql)
+
+
+def test_a_redis_restart(cluster: Cluster) -> None:
+    converse_through(cluster, faults.restart_redis)
+
+
+def test_a_rabbitmq_restart_and_the_index_catches_up(cluster: Cluster) -> None:
+    visitor = converse_through(cluster, faults.restart_rabbitmq)
+    engine = create_engine(cluster.database_url)
+
+    def indexed() -> bool:
+        with engine.connect() as db:
+            newest = db.execute(text("SELECT MAX(id) FROM events WHERE sender_id = :s"),
+                                {"s": visitor.sender}).scalar()  # fmt: skip
+            row = db.execute(text("SELECT last_event_id FROM conversation_index "
+                                  "WHERE conversation_id = :s"), {"s": visitor.sender}).scalar()
+        return row == newest
+
+    assert wait_for(indexed, 90, interval=1) is not None
+    engine.dispose()

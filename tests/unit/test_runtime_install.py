@@ -1,0 +1,76 @@
+"""bot.runtime.install(): all patches on the supported Rasa, none on anything else."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import rasa
+
+from bot import runtime
+from bot.runtime.patches import PATCHES, Patch
+
+
+def raw_value(patch: Patch) -> Any:
+    """The target as its owner holds it (a staticmethod stays one)."""
+    return vars(patch.owner())[patch.attribute]
+
+
+@pytest.fixture
+def originals(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """Every target's current value, put back after the test whatever install() did."""
+    before = {patch.name: raw_value(patch) for patch in PATCHES}
+    for patch in PATCHES:
+        monkeypatch.setattr(patch.owner(), patch.attribute, before[patch.name])
+    yield before
+
+
+def unchanged(originals: dict[str, Any]) -> bool:
+    """Whether no target has been replaced."""
+    return all(raw_value(patch) is originals[patch.name] for patch in PATCHES)
+
+
+def test_install_replaces_every_target(originals: dict[str, Any]) -> None:
+    runtime.install()
+    for patch in PATCHES:
+        installed = raw_value(patch)
+        expected = patch.new_value()
+        if patch.static:
+            installed, expected = installed.__func__, expected.__func__
+        assert installed is expected, patch.name
+
+
+def test_install_works_with_rasas_own_calls(originals: dict[str, Any]) -> None:
+    """After install(), Rasa's code reaches the replacements through its usual names."""
+    from rasa.shared.core.events import Event, UserUttered
+
+    runtime.install()
+    assert Event.resolve_by_type("user") is UserUttered
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")
+
+
+@pytest.mark.parametrize("version", ["3.7.0", "4.0.1", "3.5.17", "3.60.0", "2.8.0"])
+def test_another_rasa_version_is_refused_before_anything_changes(
+    version: str, originals: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rasa, "__version__", version)
+    with pytest.raises(RuntimeError, match=f"supports Rasa 3.6.x only, found {version}"):
+        runtime.install()
+    assert unchanged(originals)
+
+
+@pytest.mark.parametrize("missing", PATCHES, ids=[patch.name for patch in PATCHES])
+def test_a_missing_target_is_refused_before_anything_changes(
+    missing: Patch, originals: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(missing.owner(), missing.attribute)
+    with pytest.raises(RuntimeError, match=missing.name.replace(".", r"\.")):
+        runtime.install()
+    others = {name: value for name, value in originals.items() if name != missing.name}
+    assert all(raw_value(p) is others[p.name] for p in PATCHES if p is not missing)
+
+
+def test_every_patch_names_an_existing_target_and_replacement() -> None:
+    for patch in PATCHES:
+        assert patch.exists(), patch.name
+        assert callable(getattr(patch.new_value(), "__func__", patch.new_value()))
