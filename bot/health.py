@@ -36,8 +36,11 @@ def handler_for(check: Check) -> type[BaseHTTPRequestHandler]:
     return HealthHandler
 
 
-def serve_health(port: int, check: Check, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    """Serve /health on `host:port` from a daemon thread; returns the server (to shut down)."""
-    server = ThreadingHTTPServer((host, port), handler_for(check))
+def serve_health(port: int, check: Check, host: str | None = None) -> ThreadingHTTPServer:
+    """Serve /health on `host:port` (default HEALTH_HOST) from a daemon thread; returns it."""
+    from bot.settings import get_settings
+
+    address = (host or get_settings().health_host, port)
+    server = ThreadingHTTPServer(address, handler_for(check))
     threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
     return server

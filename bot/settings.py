@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     redis_url: str = ""  # e.g. redis://127.0.0.1:6379/0 (Rasa's lock store)
     rabbitmq_url: str = ""  # e.g. amqp://guest:guest@127.0.0.1:5672/%2F (Rasa's event broker)
     event_queue: str = "pilotrock-events"  # the broker queue the index consumer reads
+    health_host: str = "127.0.0.1"  # where the workers' /health listens (0.0.0.0 for probes)
     indexer_health_port: int = 8092  # GET /health of the index consumer
     outbox_health_port: int = 8093  # GET /health of the outbox worker
 

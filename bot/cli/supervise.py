@@ -42,6 +42,7 @@ def supervisor_env(profile: str, settings: Settings, environ: Mapping[str, str])
     if profile == "cluster":
         env["RASA_PORT"] = str(settings.rasa_port)  # HAProxy's frontends
         env["ACTION_SERVER_PORT"] = str(settings.action_server_port)
+        env["RASA_API_TOKEN"] = settings.rasa_api_token  # HAProxy's readiness check
         env.setdefault("HAPROXY_BIN", shutil.which("haproxy") or "/usr/sbin/haproxy")
         for name, port in CLUSTER_PORTS.items():
             env.setdefault(name, port)

@@ -114,8 +114,9 @@ async def say_try_again(message: UserMessage) -> None:
 
 async def handle_message(agent: Agent, message: UserMessage) -> list[dict[str, Any]] | None:
     """Same contract as Agent.handle_message, with replayed retries and a reply on failure."""
-    if not agent.is_ready():
-        return None
+    if not agent.is_ready():  # the model is still loading: say so rather than stay silent
+        await say_try_again(message)
+        return _collected(message)
     processor, channel = agent.processor, message.output_channel
     held = HeldReplies(channel)
     try:

@@ -124,6 +124,14 @@ async def test_replies_of_a_message_that_failed_late_never_reach_the_visitor() -
     assert "half a reply" not in [r["text"] for r in replies]
 
 
+async def test_a_replica_still_loading_its_model_asks_to_send_again() -> None:
+    agent = await agent_with_history()
+    agent.is_ready = lambda: False
+    replies = await delivery.handle_message(agent, message("hello", "m10"))
+    assert [r["text"] for r in replies] == [delivery.TRY_AGAIN]
+    assert agent.processor.handled == []
+
+
 async def test_cancellation_is_not_swallowed() -> None:
     agent = await agent_with_history(asyncio.CancelledError())
     with pytest.raises(asyncio.CancelledError):
