@@ -1,19 +1,15 @@
 """After the soak: what the databases hold, checked against what the visitors were told."""
 
-import json
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.engine import Engine
 
 from bench.soak.visitors import Ledger
+from tests.support.cluster import stored_message_ids
 
-USER_EVENTS = text(
-    "SELECT sender_id, id, data FROM events WHERE type_name = 'user' "
-    "AND sender_id IN :senders ORDER BY sender_id, id"
-).bindparams(bindparam("senders", expanding=True))
 DUPLICATE_EVENTS = text(
     "SELECT COUNT(*) FROM (SELECT sender_id, type_name, timestamp, data, COUNT(*) AS n "
     "FROM events WHERE sender_id IN :senders GROUP BY sender_id, type_name, timestamp, data "
@@ -53,16 +49,6 @@ class Findings:
         return not (self.lost or self.duplicated or self.out_of_order or self.untold_bookings
                     or self.index_gaps or self.locks_held
                     or self.bookings_found != self.bookings_told)  # fmt: skip
-
-
-def stored_message_ids(engine: Engine, senders: list[str]) -> dict[str, list[str]]:
-    """Each conversation's user messages' client ids, in stored order."""
-    stored: dict[str, list[str]] = defaultdict(list)
-    with engine.connect() as db:
-        for sender, _, data in db.execute(USER_EVENTS, {"senders": senders}):
-            message_id = (json.loads(data).get("metadata") or {}).get("message_id")
-            stored[sender].append(message_id)
-    return stored
 
 
 def check_messages(findings: Findings, ledger: Ledger, engine: Engine) -> None:

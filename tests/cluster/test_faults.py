@@ -6,7 +6,6 @@ conversation goes on, each visitor message that got an answer is in its tracker 
 order, and nothing the visitor was told is missing. Slow (a cluster start); run by CI.
 """
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from sqlalchemy import create_engine, text
 from bot.runtime.delivery import TRY_AGAIN
 from tests.cluster.support import haproxy_binary, wait_for
 from tests.support import cluster as faults
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, stored_message_ids
 from tests.support.servers import missing_prerequisites
 from tests.support.services import require_postgres, require_rabbitmq, require_redis
 
@@ -73,12 +72,10 @@ class Visitor:
 def stored_ids(cluster: Cluster, sender: str) -> list[str]:
     """The client ids of a conversation's stored user messages, in order."""
     engine = create_engine(cluster.database_url)
-    with engine.connect() as db:
-        rows = db.execute(text("SELECT data FROM events WHERE sender_id = :s "
-                               "AND type_name = 'user' ORDER BY id"), {"s": sender}).scalars()
-        ids = [(json.loads(row).get("metadata") or {}).get("message_id") for row in rows]
-    engine.dispose()
-    return ids
+    try:
+        return stored_message_ids(engine, [sender])[sender]
+    finally:
+        engine.dispose()
 
 
 def assert_recorded_once_in_order(cluster: Cluster, visitor: Visitor) -> None:

@@ -1,5 +1,6 @@
 """A production-profile cluster of its own (fresh database, queue, ports): started, faulted."""
 
+import json
 import os
 import signal
 import socket
@@ -7,10 +8,13 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import defaultdict
 from pathlib import Path
 from xmlrpc.client import ServerProxy
 
 import requests
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Engine
 from supervisor.xmlrpc import SupervisorTransport
 
 from bot.paths import ROOT
@@ -131,6 +135,21 @@ class Cluster:
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc",
                         f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'],
                        check=False, stdout=subprocess.DEVNULL)  # fmt: skip
+
+
+USER_EVENTS = text(
+    "SELECT sender_id, data FROM events WHERE type_name = 'user' "
+    "AND sender_id IN :senders ORDER BY sender_id, id"
+).bindparams(bindparam("senders", expanding=True))
+
+
+def stored_message_ids(engine: Engine, senders: list[str]) -> dict[str, list[str]]:
+    """Each conversation's user messages' client ids (`message_id` metadata), in stored order."""
+    stored: dict[str, list[str]] = defaultdict(list)
+    with engine.connect() as db:
+        for sender, data in db.execute(USER_EVENTS, {"senders": senders}):
+            stored[sender].append((json.loads(data).get("metadata") or {}).get("message_id"))
+    return stored
 
 
 def healthy(url: str) -> bool:
