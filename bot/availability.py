@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot.db.models import DateOverride, Navigator, TimeOff, WeeklyHours
 from bot.db.repository import bookings_between
 from bot.paths import DATA
-from bot.scheduling import NavigatorSchedule, Policy, Slot, free_slots
+from bot.scheduling import NavigatorSchedule, Policy, Slot, free_slots, next_on_duty, on_duty
 
 DEFAULT_FILE = DATA / "availability.yml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -169,3 +169,20 @@ def set_override(session: Session, email: str, day: date, hours: str) -> None:
         session.add(
             DateOverride(navigator_id=navigator.id, date=day, start_time=start, end_time=end)
         )
+
+
+def navigators_on_duty(session: Session, now: datetime) -> list[Navigator]:
+    """Active navigators inside their working hours (and not on time off) at `now`."""
+    ids = [schedule.navigator_id for schedule in schedules(session) if on_duty(schedule, now)]
+    if not ids:
+        return []
+    return list(
+        session.scalars(select(Navigator).where(Navigator.id.in_(ids)).order_by(Navigator.id))
+    )
+
+
+def team_back_at(session: Session, now: datetime) -> datetime | None:
+    """When the first navigator is next on duty (now if one is), within two weeks."""
+    starts = [next_on_duty(schedule, now) for schedule in schedules(session)]
+    known = [start for start in starts if start is not None]
+    return min(known) if known else None

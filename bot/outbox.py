@@ -1,4 +1,7 @@
-"""The outbox worker: sends queued emails, retries with backoff, never logs their content."""
+"""The outbox worker: sends queued emails, retries with backoff, never logs their content.
+
+The same process applies the live-takeover time limits (bot.handoff.watcher).
+"""
 
 import logging
 import random
@@ -16,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.db.models import OutboxMessage, utcnow
 from bot.db.session import session_factory as default_session_factory
+from bot.handoff import watcher as handoff_limits
 from bot.health import serve_health
 from bot.mailer import SmtpConfig, build_message, config_from_env, send
 from bot.settings import get_settings
@@ -277,6 +281,7 @@ def main() -> None:
     config = config_from_env()
     sessions, heartbeat = default_session_factory(), Heartbeat()
     start_health(sessions, heartbeat)
+    handoff_limits.start(sessions, stop)  # takeovers nobody answers fall back to a call back
     log.info("outbox worker started (SMTP %s)", "configured" if config else "not configured")
     try:
         run_forever(sessions, config, stop=stop, heartbeat=heartbeat)

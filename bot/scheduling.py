@@ -301,8 +301,39 @@ def free_slots(
 
 def format_slot(slot: Slot, tz: str) -> str:
     """Human text in the visitor's zone, e.g. 'Tue 3 Dec, 10:15 AM EST'."""
-    local = slot.start.astimezone(parse_timezone(tz))
+    return format_moment(slot.start, tz)
+
+
+def format_moment(moment: datetime, tz: str) -> str:
+    """An instant as human text in the zone `tz`, e.g. 'Tue 3 Dec, 10:15 AM EST'."""
+    local = moment.astimezone(parse_timezone(tz))
     hour = local.hour % 12 or 12
     meridiem = "AM" if local.hour < 12 else "PM"
     day, month = _DAY_NAMES[local.weekday()], _MONTH_NAMES[local.month - 1]
     return f"{day} {local.day} {month}, {hour}:{local.minute:02d} {meridiem} {local.tzname()}"
+
+
+def working_spans(schedule: NavigatorSchedule, first: datetime, last: datetime) -> list[Interval]:
+    """The navigator's working spans (UTC) that overlap [first, last], time off cut out."""
+    _require_aware(first, "first")
+    _require_aware(last, "last")
+    zone = schedule.zone
+    spans = [
+        (_edge_instant(day, start, zone), _edge_instant(day, end, zone))
+        for day in _local_days(first - timedelta(days=1), last, zone)
+        for start, end in schedule.windows_on(day)
+    ]
+    blocks = _merge_intervals((s.astimezone(UTC), e.astimezone(UTC)) for s, e in schedule.time_off)
+    parts = [part for span in spans for part in _open_parts(span, blocks, timedelta(seconds=1))]
+    return sorted(part for part in parts if part[1] > first and part[0] <= last)
+
+
+def on_duty(schedule: NavigatorSchedule, moment: datetime) -> bool:
+    """Whether the navigator is inside a working window, and not on time off, at `moment`."""
+    return any(start <= moment < end for start, end in working_spans(schedule, moment, moment))
+
+
+def next_on_duty(schedule: NavigatorSchedule, moment: datetime, days: int = 14) -> datetime | None:
+    """The first instant at or after `moment` when the navigator is on duty (within `days`)."""
+    spans = working_spans(schedule, moment, moment + timedelta(days=days))
+    return max(spans[0][0], moment).astimezone(UTC) if spans else None

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     staff_session_hours: int = 8
     staff_max_failed_logins: int = 5
     staff_lockout_minutes: int = 15
+    # Website chat (bot.channels.socketio): signs the session tokens the widget rejoins with.
+    widget_session_secret: SecretStr = SecretStr("dev-widget-secret-change-me")
     retention_days: int = 365  # `python -m bot retention purge` default
     # Production profile (all empty = the embedded default: SQLite, in-database locks and queue).
     rasa_endpoints: str = "endpoints.yml"  # endpoints.cluster.yml: Redis locks, RabbitMQ broker
@@ -59,6 +61,12 @@ class Settings(BaseSettings):
     health_host: str = "127.0.0.1"  # where the workers' /health listens (0.0.0.0 for probes)
     indexer_health_port: int = 8092  # GET /health of the index consumer
     outbox_health_port: int = 8093  # GET /health of the outbox worker
+    # Live takeover (bot.handoff): where the team's tools reach Rasa's HTTP API, and time limits.
+    rasa_url: str = ""  # Rasa's HTTP API for the staff app and workers; "" = 127.0.0.1:RASA_PORT
+    staff_public_url: str = ""  # the staff app as navigators reach it (links in alert emails)
+    handoff_claim_minutes: int = 5  # a request nobody claims in this time falls back to a callback
+    handoff_reply_minutes: int = 5  # a claimed chat with no staff reply in this time falls back
+    handoff_live_minutes: int = 10  # conversations active this recently count as live
 
     class Config:
         """Read `.env` at the repository root; environment variables win."""
@@ -89,12 +97,32 @@ class Settings(BaseSettings):
             raise ValueError("STAFF_SECRET_KEY must be a real secret (32+ chars) in production")
         return value
 
+    @validator("widget_session_secret")
+    def _real_widget_secret_outside_dev(cls, value: SecretStr, values: dict) -> SecretStr:  # noqa: N805
+        """Refuse a placeholder widget session secret in production."""
+        secret = value.get_secret_value()
+        if values.get("environment") == "production" and (
+            secret in PLACEHOLDER_SECRETS or "change-me" in secret or len(secret) < 32
+        ):
+            raise ValueError("WIDGET_SESSION_SECRET must be a real secret (32+ chars)")
+        return value
+
     @property
     def cookies_secure(self) -> bool:
         """Whether staff cookies carry the Secure flag."""
         if self.staff_cookie_secure is not None:
             return self.staff_cookie_secure
         return self.environment != "development"
+
+    @property
+    def rasa_api_url(self) -> str:
+        """Rasa's HTTP API as the team's processes reach it (no trailing slash)."""
+        return (self.rasa_url or f"http://127.0.0.1:{self.rasa_port}").rstrip("/")
+
+    @property
+    def staff_url(self) -> str:
+        """The staff app's public address, for links in emails (no trailing slash)."""
+        return (self.staff_public_url or f"http://localhost:{self.staff_port}").rstrip("/")
 
     @property
     def actions_url(self) -> str:

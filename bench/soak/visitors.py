@@ -107,20 +107,25 @@ class SocketClient:
     kind = "socketio"
 
     def __init__(self, base_url: str, sender: str) -> None:
-        """Talk as session `sender` to the Socket.IO endpoint at `base_url`."""
-        self.url, self.sender = base_url, sender
+        """Talk to the Socket.IO endpoint at `base_url`; `sender` until the server names one."""
+        self.url, self.sender, self.token = base_url, sender, ""
         self.sio = socketio.Client(reconnection=True, reconnection_delay=0.5,
                                    reconnection_delay_max=2)  # fmt: skip
         self.inbox: queue.Queue[dict] = queue.Queue()
         self.joined = threading.Event()
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self.joined.clear)
-        self.sio.on("session_confirm", lambda _: self.joined.set())
+        self.sio.on("session_confirm", self._on_confirm)
         self.sio.on("bot_uttered", self.inbox.put)
 
     def _on_connect(self) -> None:
-        """(Re)join the session's room on whichever replica answered."""
-        self.sio.emit("session_request", {"session_id": self.sender})
+        """(Re)join the session, with the token the server issued, on whichever replica answered."""
+        self.sio.emit("session_request", {"session_id": self.sender, "session_token": self.token})
+
+    def _on_confirm(self, confirm: dict) -> None:
+        """Keep the session id and token the server issued (the same ones on a rejoin)."""
+        self.sender, self.token = confirm["session_id"], confirm["session_token"]
+        self.joined.set()
 
     async def open(self) -> None:
         """Connect with the WebSocket transport and join the session."""
@@ -148,7 +153,7 @@ class SocketClient:
         while not self.inbox.empty():
             self.inbox.get_nowait()  # late replies to an earlier attempt
         try:
-            self.sio.emit("user_uttered", {"message": text, "session_id": self.sender,
+            self.sio.emit("user_uttered", {"message": text,
                                            "metadata": {**metadata, "message_id": message_id}})
             replies = [self.inbox.get(timeout=SOCKET_REPLY_TIMEOUT)]
         except (queue.Empty, socketio.exceptions.SocketIOError) as error:

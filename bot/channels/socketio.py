@@ -1,36 +1,180 @@
-"""Rasa's Socket.IO input channel with the session's room really joined."""
+"""Rasa's Socket.IO input channel: sessions bound to the browser, replies that reach any worker.
 
+- The server issues each session: `session_request` {session_id, session_token, request} joins
+  that session only when the token is the one issued for it (`bot.channels.session_tokens`);
+  anything else gets a new session. `session_confirm` answers {session_id, session_token,
+  request}. A message is handled in the session recorded for its socket, never the one named in
+  its payload. The handler returns (and the client's ack fires) once the message is handled.
+- The server's client manager (`bot.channels.socketio_bus`) carries an emit to a room whose
+  socket is in another worker process or replica.
+- Replies whose metadata has a `handoff` entry (a navigator's message through the HTTP API)
+  carry `staff_name` and `handoff_kind` to the widget.
+"""
+
+import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
+from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
+from socketio import AsyncManager, AsyncServer
+
+from bot.channels import session_tokens
+from bot.channels.socketio_bus import client_manager
+
+log = logging.getLogger(__name__)
+
+SESSION_KEY = "session_id"
+HANDOFF_KINDS = {"staff_message", "joined", "handed_back"}
+MAX_STAFF_NAME = 80
+MAX_REQUEST_NUMBER = 2**53 - 1  # what a browser counts exactly
+
+
+def staff_fields(message: dict[str, Any]) -> dict[str, str]:
+    """`staff_name` and `handoff_kind` of a reply with a `handoff` entry in its metadata."""
+    handoff = message.get("handoff")  # BotUttered.message() puts metadata keys at the top
+    metadata = message.get("metadata")
+    if handoff is None and isinstance(metadata, dict):
+        handoff = metadata.get("handoff")
+    if not isinstance(handoff, dict):
+        return {}
+    fields: dict[str, str] = {}
+    if handoff.get("kind") in HANDOFF_KINDS:
+        fields["handoff_kind"] = handoff["kind"]
+    name = handoff.get("staff_name")
+    if isinstance(name, str) and name.strip():
+        fields["staff_name"] = " ".join(name.split())[:MAX_STAFF_NAME]
+    return fields
+
+
+class WidgetOutput(SocketIOOutput):
+    """Rasa's Socket.IO output; a reply from the team carries the navigator's name."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str, extra: dict | None = None) -> None:
+        """Emit `bot_message_evt` through `sio`, each message with the `extra` fields."""
+        super().__init__(sio, bot_message_evt)
+        self.extra = extra or {}
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        """Rasa's send_response; a staff reply goes out through a copy carrying its fields."""
+        extra = staff_fields(message)
+        if not extra:
+            return await super().send_response(recipient_id, message)
+        labelled = WidgetOutput(self.sio, self.bot_message_evt, {**self.extra, **extra})
+        await OutputChannel.send_response(labelled, recipient_id, message)
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        """Emit one message with the extra fields."""
+        await super()._send_message(socket_id, {**response, **self.extra})
+
+
+def use_manager(sio: AsyncServer, manager: AsyncManager) -> None:
+    """Give a server that has not served yet a client manager, as its constructor would."""
+    if sio.manager_initialized:
+        raise RuntimeError("the Socket.IO server already started its client manager")
+    sio.manager = manager
+    manager.set_server(sio)
+
+
+def request_number(data: dict[str, Any]) -> int | None:
+    """The client's number for this session request, echoed in the confirmation."""
+    value = data.get("request")
+    valid = isinstance(value, int) and not isinstance(value, bool)
+    return value if valid and 0 <= value <= MAX_REQUEST_NUMBER else None
+
+
+def refusal(session_id: str | None, data: dict[str, Any]) -> str | None:
+    """Why a message cannot be handled for a socket in `session_id`, or None."""
+    if session_id is None:
+        return "no_session"
+    if data.get("session_id") not in (None, "", session_id):
+        return "wrong_session"
+    if not isinstance(data.get("message", ""), str):
+        return "bad_message"
+    return None
 
 
 class SocketIOInput(RasaSocketIOInput):
-    """Rasa 3.6 calls `sio.enter_room()` without `await` (RasaHQ/rasa#13027).
+    """Rasa's channel with server-issued sessions, a cross-process bus and staff labels.
 
-    With python-socketio >= 5.10 the socket then never joins its session's room and no reply
-    reaches the browser. This re-registers `session_request` with the await; the rest is Rasa's.
+    Rasa 3.6 also calls `sio.enter_room()` without `await` (RasaHQ/rasa#13027): with
+    python-socketio >= 5.10 the socket never joins its room. The handlers here await it.
     """
 
+    on_new_message: Callable[[UserMessage], Awaitable[Any]]
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """The output for events sent through the HTTP API (None before the blueprint)."""
+        if self.sio is None:
+            return super().get_output_channel()
+        return WidgetOutput(self.sio, self.bot_message_evt)
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        """Rasa's blueprint, with a `session_request` handler that awaits the room join."""
+        """Rasa's blueprint, with the bus and this channel's session and message handlers."""
         blueprint = super().blueprint(on_new_message)
-        sio = self.sio
-
-        async def session_request(sid: str, data: dict | None) -> None:
-            """Join the session's room, then confirm the session id to the client."""
-            data = data if isinstance(data, dict) else {}
-            if not data.get("session_id"):
-                data["session_id"] = uuid.uuid4().hex
-            if self.session_persistence:
-                await sio.enter_room(sid, data["session_id"], namespace=self.namespace)
-            await sio.emit(
-                "session_confirm", data["session_id"], room=sid, namespace=self.namespace
-            )
-
-        sio.on("session_request", session_request, namespace=self.namespace)
+        assert self.sio is not None
+        use_manager(self.sio, client_manager())
+        if self.session_persistence:  # without it the sender is the socket id: already private
+            self.on_new_message = on_new_message
+            self.sio.on("session_request", self.session_request, namespace=self.namespace)
+            self.sio.on(self.user_message_evt, self.user_uttered, namespace=self.namespace)
         return blueprint
+
+    async def session_request(self, sid: str, data: Any = None) -> None:
+        """Join the session the browser holds a token for, else a new one; confirm it."""
+        data = data if isinstance(data, dict) else {}
+        session_id, token = data.get("session_id"), data.get("session_token")
+        if not session_tokens.verify(session_id, token):
+            session_id = uuid.uuid4().hex
+            token = session_tokens.issue(session_id)
+        await self.join(sid, session_id)
+        confirm: dict[str, Any] = {"session_id": session_id, "session_token": token}
+        if (number := request_number(data)) is not None:
+            confirm["request"] = number
+        await self.sio.emit("session_confirm", confirm, to=sid, namespace=self.namespace)
+
+    async def join(self, sid: str, session_id: str) -> None:
+        """Move the socket into the session's room and record the session for it."""
+        current = await self.session_of(sid)
+        if current and current != session_id:
+            await self.sio.leave_room(sid, current, namespace=self.namespace)
+        await self.sio.enter_room(sid, session_id, namespace=self.namespace)
+        await self.sio.save_session(sid, {SESSION_KEY: session_id}, namespace=self.namespace)
+
+    async def session_of(self, sid: str) -> str | None:
+        """The session confirmed for the socket, or None."""
+        try:
+            session = await self.sio.get_session(sid, namespace=self.namespace)
+        except KeyError:  # the socket is gone
+            return None
+        value = session.get(SESSION_KEY)
+        return value if isinstance(value, str) else None
+
+    async def user_uttered(self, sid: str, data: Any = None) -> dict[str, str] | None:
+        """Handle a visitor message in the socket's session; the ack says why when refused."""
+        data = data if isinstance(data, dict) else {}
+        session_id = await self.session_of(sid)
+        reason = refusal(session_id, data)
+        if reason or session_id is None:
+            log.info("socket.io message refused: %s", reason)
+            return {"error": reason or "no_session"}
+        output = WidgetOutput(self.sio, self.bot_message_evt)
+        await self.on_new_message(
+            UserMessage(data.get("message", ""), output, session_id, input_channel=self.name(),
+                        metadata=self.metadata_of(data))
+        )  # fmt: skip
+        return None
+
+    def metadata_of(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The message's metadata as Rasa reads it (a dict, or a JSON string of one)."""
+        metadata = data.get(self.metadata_key) or {}
+        if isinstance(metadata, str):
+            try:
+                metadata = json.loads(metadata)
+            except ValueError:
+                metadata = {}
+        return metadata if isinstance(metadata, dict) else {}

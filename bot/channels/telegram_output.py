@@ -27,6 +27,7 @@ from bot.channels.telegram_format import (
     split_message,
     utf16_len,
 )
+from bot.handoff.speaker import staff_name
 
 logger = logging.getLogger("bot.channels.telegram")
 T = TypeVar("T")
@@ -134,8 +135,9 @@ class TelegramOutput(OutputChannel):
             await self.send_html(chat_id, part, markup if number == len(parts) else None)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        """A text reply."""
-        await self.say(recipient_id, text)
+        """A text reply; a team member's message in a takeover is signed with their name."""
+        name = staff_name(kwargs)
+        await self.say(recipient_id, f"**{name}, Pilot Rock team:**\n{text}" if name else text)
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any

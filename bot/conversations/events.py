@@ -73,3 +73,27 @@ def ensure_events_table(session: Session) -> None:
     except (IntegrityError, ProgrammingError):
         if not inspect(session.connection()).has_table(events_table.name):
             raise
+
+
+def last_visitor_message(session: Session, conversation_id: str) -> StoredEvent | None:
+    """The conversation's newest `user` event, if it has one."""
+    row = session.execute(
+        select(events_table)
+        .where(events_table.c.sender_id == conversation_id, events_table.c.type_name == "user")
+        .order_by(events_table.c.id.desc())
+        .limit(1)
+    ).first()
+    return to_event(row) if row else None
+
+
+def events_after(
+    session: Session, conversation_id: str, after_id: int, limit: int = 200
+) -> list[StoredEvent]:
+    """The conversation's events with an id above `after_id`, oldest first (at most `limit`)."""
+    rows = session.execute(
+        select(events_table)
+        .where(events_table.c.sender_id == conversation_id, events_table.c.id > after_id)
+        .order_by(events_table.c.id)
+        .limit(limit)
+    )
+    return [to_event(row) for row in rows]

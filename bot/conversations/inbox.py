@@ -9,10 +9,12 @@ from datetime import date, datetime, time, timedelta, timezone
 from math import ceil
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from bot.db.handoffs import OPEN_STATUSES, Handoff
+from bot.db.models import utcnow
 from bot.db.reviews import (
     OUTCOMES,
     REVIEW_STATUSES,
@@ -20,7 +22,9 @@ from bot.db.reviews import (
     ConversationReview,
     ConversationTag,
 )
+from bot.db.staff import StaffUser
 from bot.recommendation import ADVOCACY, BOTH, SECOND_OPINION
+from bot.settings import get_settings
 
 CHANNELS = ("rest", "socketio", "telegram")
 CHANNEL_LABELS = {"rest": "REST API", "socketio": "Website chat", "telegram": "Telegram"}
@@ -37,7 +41,13 @@ RECOMMENDATION_LABELS = {
     ADVOCACY: "Advocacy",
 }
 REVIEW_STATUS_LABELS = {"unreviewed": "Not reviewed", "reviewed": "Reviewed"}
-FLAGS = ("emergency", "fallback", "human_requested")
+HANDOFF_FILTERS = ("waiting", "claimed", "any")  # any: waiting or claimed
+HANDOFF_FILTER_LABELS = {
+    "waiting": "Waiting for a person",
+    "claimed": "With a team member",
+    "any": "Waiting or with a team member",
+}
+FLAGS = ("emergency", "fallback", "human_requested", "live")
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off"}
 MAX_TEXT = 200
@@ -49,7 +59,9 @@ class InboxFilters:
     """What the inbox shows; every field is optional (None = no filter).
 
     `fallback` matches conversations with a fallback or a low-confidence message; dates are
-    UTC calendar days compared with the conversation's last message.
+    UTC calendar days compared with the conversation's last message; `handoff` picks open
+    requests for a person (waiting, claimed or any); `live` compares the last message with the
+    live window.
     """
 
     date_from: date | None = None
@@ -62,6 +74,8 @@ class InboxFilters:
     human_requested: bool | None = None
     review_status: str | None = None
     text: str | None = None
+    handoff: str | None = None
+    live: bool | None = None
 
     def __post_init__(self) -> None:
         """Refuse values outside the choice lists and an inverted date range."""
@@ -69,6 +83,7 @@ class InboxFilters:
         choose("outcome", self.outcome, OUTCOMES)
         choose("recommendation", self.recommendation, RECOMMENDATIONS)
         choose("review_status", self.review_status, REVIEW_STATUSES)
+        choose("handoff", self.handoff, HANDOFF_FILTERS)
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError(
                 f"date_from ({self.date_from.isoformat()}) is after "
@@ -110,8 +125,23 @@ class InboxFilters:
 
 
 @dataclass(frozen=True)
+class HandoffState:
+    """A conversation's open request for a person: waiting, or claimed by a staff member."""
+
+    status: str  # waiting or claimed
+    staff_name: str | None = None  # the claimant's display name (None: account since deleted)
+
+    @property
+    def label(self) -> str:
+        """How the inbox says it."""
+        if self.status == "waiting":
+            return "Waiting for a person"
+        return f"With {self.staff_name or 'a team member'}"
+
+
+@dataclass(frozen=True)
 class InboxRow:
-    """One conversation in the inbox: its index fields, review status and tags."""
+    """One conversation in the inbox: index fields, review status, tags, live and handoff state."""
 
     conversation_id: str
     channel: str
@@ -125,11 +155,14 @@ class InboxRow:
     fallback: bool
     low_confidence: bool
     human_requested: bool
+    preview: str | None
     review_status: str
     tags: list[str] = field(default_factory=list)
+    live: bool = False
+    handoff: HandoffState | None = None
 
 
-EXTRA = {"review_status", "tags"}  # InboxRow fields that are not index columns
+EXTRA = {"review_status", "tags", "live", "handoff"}  # InboxRow fields that are not index columns
 
 
 @dataclass(frozen=True)
@@ -193,7 +226,17 @@ def review_status_column() -> Any:
     return func.coalesce(ConversationReview.status, "unreviewed")
 
 
-def filtered(statement: Select, filters: InboxFilters) -> Select:
+def live_window_start(now: datetime, minutes: int) -> datetime:
+    """The earliest last message of a conversation that counts as live at `now`."""
+    return now - timedelta(minutes=minutes)
+
+
+def default_live_since() -> datetime:
+    """The live window's start now, by the `handoff_live_minutes` setting."""
+    return live_window_start(utcnow(), get_settings().handoff_live_minutes)
+
+
+def filtered(statement: Select, filters: InboxFilters, live_since: datetime) -> Select:
     """Apply the filters to a statement over the index joined with reviews."""
     index = ConversationIndex
     conditions = []
@@ -213,7 +256,29 @@ def filtered(statement: Select, filters: InboxFilters) -> Select:
         conditions.append(review_status_column() == filters.review_status)
     if filters.text:
         conditions.append(index.search_text.like(like_pattern(filters.text), escape="\\"))
-    return statement.where(*conditions)
+    if filters.live is not None:
+        live = index.last_at >= live_since
+        conditions.append(live if filters.live else ~live)
+    return with_handoffs(statement, filters.handoff).where(*conditions)
+
+
+def with_handoffs(statement: Select, handoff: str | None) -> Select:
+    """Keep only conversations with an open handoff of the chosen kind (joined for sorting)."""
+    if handoff is None:
+        return statement
+    status = OPEN_STATUSES if handoff == "any" else (handoff,)
+    joined = and_(
+        Handoff.conversation_id == ConversationIndex.conversation_id, Handoff.status.in_(status)
+    )
+    return statement.join(Handoff, joined)  # one open handoff per conversation at most
+
+
+def ordering(filters: InboxFilters) -> list[Any]:
+    """Newest last message first; under the handoff filter, waiting requests before the rest."""
+    newest = [ConversationIndex.last_at.desc(), ConversationIndex.conversation_id]
+    if filters.handoff is None:
+        return newest
+    return [case((Handoff.status == "waiting", 0), else_=1), *newest]
 
 
 def base_query(*columns: Any) -> Select:
@@ -223,23 +288,50 @@ def base_query(*columns: Any) -> Select:
 
 
 def list_conversations(
-    session: Session, filters: InboxFilters, *, page: int = 1, per_page: int = 25
+    session: Session,
+    filters: InboxFilters,
+    *,
+    page: int = 1,
+    per_page: int = 25,
+    live_since: datetime | None = None,
 ) -> InboxPage:
-    """One page of matching conversations, newest last message first."""
+    """One page of matching conversations, in `ordering`, with tags and handoff states.
+
+    Conversations whose last message is at or after `live_since` are live (default: the
+    `handoff_live_minutes` setting before now).
+    """
     if page < 1:
         raise ValueError(f"page: must be 1 or more, not {page}")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValueError(f"per_page: must be between 1 and {MAX_PER_PAGE}, not {per_page}")
-    total = session.scalar(filtered(base_query(func.count()), filters)) or 0
+    since = live_since or default_live_since()
+    total = session.scalar(filtered(base_query(func.count()), filters, since)) or 0
     rows = session.execute(
-        filtered(base_query(ConversationIndex, review_status_column()), filters)
-        .order_by(ConversationIndex.last_at.desc(), ConversationIndex.conversation_id)
+        filtered(base_query(ConversationIndex, review_status_column()), filters, since)
+        .order_by(*ordering(filters))
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    tags = tags_for(session, [row[0].conversation_id for row in rows])
-    items = [to_row(index, status, tags.get(index.conversation_id, [])) for index, status in rows]
+    items = inbox_rows(session, [(index, status) for index, status in rows], since)
     return InboxPage(items, total, page, max(1, ceil(total / per_page)), per_page)
+
+
+def inbox_rows(
+    session: Session, rows: list[tuple[ConversationIndex, str]], live_since: datetime
+) -> list[InboxRow]:
+    """InboxRows of (index row, review status) pairs, with tags, live and handoff states."""
+    ids = [index.conversation_id for index, _ in rows]
+    tags, handoffs = tags_for(session, ids), handoff_states(session, ids)
+    return [
+        to_row(
+            index,
+            status,
+            tags.get(index.conversation_id, []),
+            live=index.last_at >= live_since,
+            handoff=handoffs.get(index.conversation_id),
+        )
+        for index, status in rows
+    ]
 
 
 def tags_for(session: Session, conversation_ids: list[str]) -> dict[str, list[str]]:
@@ -257,7 +349,29 @@ def tags_for(session: Session, conversation_ids: list[str]) -> dict[str, list[st
     return found
 
 
-def to_row(index: ConversationIndex, status: str, tags: list[str]) -> InboxRow:
-    """An InboxRow from an index row (its columns of the same names), review status and tags."""
+def handoff_states(session: Session, conversation_ids: list[str]) -> dict[str, HandoffState]:
+    """{conversation id: its open handoff} for these conversations (one query)."""
+    if not conversation_ids:
+        return {}
+    rows = session.execute(
+        select(Handoff.conversation_id, Handoff.status, StaffUser.display_name)
+        .outerjoin(StaffUser, StaffUser.id == Handoff.claimed_by_id)
+        .where(Handoff.conversation_id.in_(conversation_ids), Handoff.status.in_(OPEN_STATUSES))
+    )
+    return {
+        conversation_id: HandoffState(status, name if status == "claimed" else None)
+        for conversation_id, status, name in rows
+    }
+
+
+def to_row(
+    index: ConversationIndex,
+    status: str,
+    tags: list[str],
+    *,
+    live: bool = False,
+    handoff: HandoffState | None = None,
+) -> InboxRow:
+    """An InboxRow from an index row (its columns of the same names) and the other facts."""
     columns = {f.name: getattr(index, f.name) for f in fields(InboxRow) if f.name not in EXTRA}
-    return InboxRow(**columns, review_status=status, tags=tags)
+    return InboxRow(**columns, review_status=status, tags=tags, live=live, handoff=handoff)

@@ -27,6 +27,8 @@ FALLBACK_ACTIONS = {
 }
 UNKNOWN_CHANNEL = "unknown"
 SEARCH_TEXT_LIMIT = 20_000
+PREVIEW_LIMIT = 120  # characters of the first message the inbox shows (the column holds 200)
+ELLIPSIS = "…"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Summary:
     low_confidence: bool
     human_requested: bool
     search_text: str
+    preview: str | None  # the first typed visitor message, masked and shortened
 
 
 def summarise(events: Sequence[StoredEvent], *, lead: Any = None, booked: bool = False) -> Summary:
@@ -55,6 +58,7 @@ def summarise(events: Sequence[StoredEvent], *, lead: Any = None, booked: bool =
     if not events:
         raise ValueError("a conversation needs at least one event")
     transcript = build_transcript(events)
+    masked = mask_transcript(transcript)
     visitor = transcript.visitor_messages()
     recommendation = last_value_set(transcript, "recommendation")
     return Summary(
@@ -70,7 +74,8 @@ def summarise(events: Sequence[StoredEvent], *, lead: Any = None, booked: bool =
         human_requested=flagged(
             transcript, "request_human", "action_request_human", "human_requested"
         ),
-        search_text=search_text(transcript),
+        search_text=search_text(transcript, masked),
+        preview=preview(transcript, masked),
     )
 
 
@@ -117,13 +122,13 @@ def low_confidence(message: VisitorMessage) -> bool:
     return message.confidence is not None and message.confidence < LOW_CONFIDENCE
 
 
-def search_text(transcript: Transcript) -> str:
+def search_text(transcript: Transcript, masked: Transcript) -> str:
     """Lower-cased visitor messages and booking references, one per line, for LIKE searches.
 
-    Personal details (names, emails, phone numbers, lead-form answers) are masked first, so the
-    index never holds them and no role can find a conversation by a person's details.
+    Messages come from `masked` (personal details, i.e. names, emails, phone numbers and
+    lead-form answers, masked), so the index never holds them and no role can find a
+    conversation by a person's details.
     """
-    masked = mask_transcript(transcript)
     lines = [" ".join(m.text.split()) for m in masked.visitor_messages() if m.text]
     lines += [
         str(item.value)
@@ -131,3 +136,26 @@ def search_text(transcript: Transcript) -> str:
         if isinstance(item, SlotChange) and item.name == "booking_id" and item.value
     ]
     return "\n".join(lines).lower()[:SEARCH_TEXT_LIMIT]
+
+
+def preview(transcript: Transcript, masked: Transcript) -> str | None:
+    """The first typed visitor message as `masked` shows it, shortened; None if none was typed.
+
+    Button payloads ("/intent{...}") are skipped. The text is masked before it is cut, so a cut
+    never leaves part of an email or phone number unrecognised; like `search_text`, the index
+    holds no personal details, whoever reads it.
+    """
+    pairs = zip(transcript.visitor_messages(), masked.visitor_messages(), strict=True)
+    for message, shown in pairs:
+        if message.text.strip() and not message.text.lstrip().startswith("/"):
+            return shorten(" ".join(shown.text.split()))
+    return None
+
+
+def shorten(text: str, limit: int = PREVIEW_LIMIT) -> str:
+    """`text` cut to at most `limit` characters, at a word boundary if one is near, plus "…"."""
+    if len(text) <= limit:
+        return text
+    space = text.rfind(" ", 0, limit + 1)
+    cut = text[:space] if space >= limit // 2 else text[:limit]
+    return cut.rstrip(" ,;:.-") + ELLIPSIS

@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 from bot.conversations.events import StoredEvent
 
 HIDDEN_ACTIONS = {"action_listen", "action_session_start"}
+RED_FLAG = "red_flag"  # the entity the emergency guard attaches to a flagged message
+EMERGENCY_INTENT = "emergency"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,16 @@ class VisitorMessage:
     entities: list[Entity]
     channel: str | None
 
+    @property
+    def red_flags(self) -> list[str]:
+        """The kinds the emergency guard flagged in this message ("acute", "crisis"...)."""
+        return [str(e.value) for e in self.entities if e.entity == RED_FLAG]
+
+    @property
+    def emergency(self) -> bool:
+        """Whether the guard flagged the message or the classifier read it as an emergency."""
+        return bool(self.red_flags) or self.intent == EMERGENCY_INTENT
+
 
 @dataclass(frozen=True)
 class BotMessage:
@@ -46,6 +58,13 @@ class BotMessage:
     text: str
     buttons: list[str]
     action: str | None
+    handoff: str | None = None  # sent by staff: "staff_message", "joined" or "handed_back"
+    staff_name: str | None = None  # the staff member it was sent by
+
+    @property
+    def from_staff(self) -> bool:
+        """Whether a staff member wrote this (or joined or handed back), not the assistant."""
+        return self.handoff is not None
 
 
 @dataclass(frozen=True)
@@ -122,15 +141,7 @@ def to_item(event: StoredEvent, last_action: str | None) -> Item | None:
     if event.type_name == "user":
         return visitor_message(event)
     if event.type_name == "bot":
-        metadata = data.get("metadata") or {}
-        buttons = (data.get("data") or {}).get("buttons") or []
-        return BotMessage(
-            event_id=event.id,
-            at=event.at,
-            text=data.get("text") or "",
-            buttons=[str(b.get("title", "")) for b in buttons if isinstance(b, dict)],
-            action=metadata.get("utter_action") or last_action,
-        )
+        return bot_message(event, last_action)
     if event.type_name == "action" and data.get("name"):
         return ActionRun(event.id, event.at, data["name"], data.get("policy"),
                          data.get("confidence"))  # fmt: skip
@@ -139,6 +150,24 @@ def to_item(event: StoredEvent, last_action: str | None) -> Item | None:
     if event.type_name == "session_started":
         return SessionStart(event.id, event.at)
     return None
+
+
+def bot_message(event: StoredEvent, last_action: str | None) -> BotMessage:
+    """A BotMessage from a `bot` event; `metadata.handoff` marks one sent by staff."""
+    data = event.data
+    metadata = data.get("metadata") or {}
+    buttons = (data.get("data") or {}).get("buttons") or []
+    handoff = metadata.get("handoff")
+    staff = handoff if isinstance(handoff, dict) and handoff.get("kind") else {}
+    return BotMessage(
+        event_id=event.id,
+        at=event.at,
+        text=data.get("text") or "",
+        buttons=[str(b.get("title", "")) for b in buttons if isinstance(b, dict)],
+        action=metadata.get("utter_action") or (None if staff else last_action),
+        handoff=str(staff["kind"]) if staff else None,
+        staff_name=str(staff.get("staff_name") or "A team member") if staff else None,
+    )
 
 
 def visitor_message(event: StoredEvent) -> VisitorMessage:

@@ -32,7 +32,9 @@ TRY_AGAIN = (
     "Sorry, something went wrong on our side and your message didn't get through. "
     "Please send it again in a moment."
 )
-REPLY_FIELDS = ("text", "buttons", "image", "attachment", "elements", "quick_replies", "custom")
+REPLY_FIELDS = (
+    "text", "buttons", "image", "attachment", "elements", "quick_replies", "custom", "handoff",
+)  # fmt: skip  (handoff: a team member's message keeps its signature when replayed)
 
 
 def client_message_id(message: UserMessage) -> str | None:

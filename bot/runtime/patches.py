@@ -88,4 +88,10 @@ PATCHES = (
         "bot.runtime.strict_store:retrieve_full_tracker",
     ),
     Patch("rasa.core.actions.action", "RemoteAction.run", "bot.runtime.delivery:run_remote_action"),
+    Patch(
+        "rasa.core.processor",
+        "MessageProcessor._should_handle_message",
+        "bot.runtime.paused:should_handle_message",
+        static=True,
+    ),
 )

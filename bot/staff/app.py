@@ -2,13 +2,15 @@
 
 A separate process from the demo site (`python -m bot run-staff`, STAFF_HOST:STAFF_PORT,
 default 127.0.0.1:8081). Pages are rendered on the server (Jinja2, autoescaped) and need no
-JavaScript. Sessions live in the database (`bot.staff.sessions`); every route declares the
-permission it needs (`bot.staff.permissions`); every POST carries a CSRF token. Each response
-carries a strict Content-Security-Policy and the other security headers; pages behind the login
-are never cached.
+JavaScript; one small script of our own (static/live.js, no inline code) keeps the live chat
+and the waiting count current. Sessions live in the database (`bot.staff.sessions`); every
+route declares the permission it needs (`bot.staff.permissions`); every POST carries a CSRF
+token. Each response carries a strict Content-Security-Policy and the other security headers;
+pages behind the login are never cached.
 
 `app.state.clock` gives the current time (aware UTC) for session limits and lockouts: tests
-replace it to move time forward without sleeping.
+replace it to move time forward without sleeping. `app.state.open_conversation` opens a
+conversation on Rasa's HTTP API for live takeover: tests replace it with a stand-in for Rasa.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.db.models import utcnow
 from bot.db.session import session_factory
+from bot.handoff.conversation import Conversation
 from bot.settings import Settings, get_settings
 from bot.staff.encoded_ids import EncodedConversationIds
 from bot.staff.views import (
@@ -37,6 +40,7 @@ from bot.staff.views import (
     conversations,
     dashboard,
     leads,
+    live,
     operations,
 )
 from bot.staff.views.base import Context, redirect, render, requires
@@ -46,7 +50,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 CSP = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'none'",
+        "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
         "object-src 'none'",
@@ -121,6 +125,7 @@ def routes() -> list[Route | Mount]:
         Route("/health", health, methods=["GET"]),
         *auth.routes,
         *conversations.routes,
+        *live.routes,
         *leads.routes,
         *operations.routes,
         *availability.routes,
@@ -144,6 +149,7 @@ def create_app(
     app.state.settings = settings
     app.state.sessions = session_factory(settings.database_url)
     app.state.clock = clock or utcnow
+    app.state.open_conversation = lambda conversation_id: Conversation(conversation_id, settings)
     app.add_middleware(EncodedConversationIds)
     app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS, per_path=cache_control)
     return app

@@ -22,6 +22,7 @@ class Permission(str, Enum):
     VIEW_DASHBOARD = "view_dashboard"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
+    TAKE_OVER = "take_over"  # join a visitor's chat live, write to them, hand back to the bot
 
 
 NAVIGATOR = frozenset(
@@ -37,6 +38,7 @@ NAVIGATOR = frozenset(
         Permission.VIEW_OUTBOX,
         Permission.EDIT_AVAILABILITY,
         Permission.VIEW_DASHBOARD,
+        Permission.TAKE_OVER,
     }
 )
 REVIEWER = frozenset({Permission.VIEW_CONVERSATIONS, Permission.REVIEW, Permission.VIEW_DASHBOARD})

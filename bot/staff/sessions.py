@@ -50,9 +50,10 @@ def is_expired(row: StaffSession, now: datetime) -> bool:
 
 
 def load_session(
-    session: Session, token: str | None, *, now: datetime | None = None
+    session: Session, token: str | None, *, now: datetime | None = None, touch: bool = True
 ) -> StaffSession | None:
-    """The live session for `token`, marked as used now; None (and the row deleted) if it ended."""
+    """The live session for `token`, marked as used now unless `touch` is False (a background
+    poll); None (and the row deleted) if it ended."""
     if not token or not isinstance(token, str):
         return None
     now = now or utcnow()
@@ -65,8 +66,9 @@ def load_session(
         session.delete(row)
         session.flush()
         return None
-    row.last_seen_at = now
-    session.flush()
+    if touch:
+        row.last_seen_at = now
+        session.flush()
     return row
 
 

@@ -113,7 +113,7 @@ def test_sign_in_filter_annotate_and_dashboard(staff_app: StaffApp, staff_page: 
     expect(rows).to_have_count(2)
     page.screenshot(path=str(ARTIFACTS / "inbox.png"), full_page=True)
 
-    rows.filter(has_text="Telegram").get_by_role("link").click()
+    rows.filter(has_text="Telegram").get_by_role("link").first.click()  # the transcript
     expect(page.get_by_role("heading", level=1)).to_contain_text("conv-fallback")
     message = page.locator('[data-testid="visitor-message"]').filter(
         has_text="purple monkey dishwasher"

@@ -9,6 +9,7 @@ order, and nothing the visitor was told is missing. Slow (a cluster start); run 
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -16,15 +17,25 @@ import requests
 import socketio
 from sqlalchemy import create_engine, text
 
+from bot.db.session import session_scope
+from bot.handoff import takeover
+from bot.handoff.conversation import Conversation
 from bot.runtime.delivery import TRY_AGAIN
+from bot.settings import Settings
 from tests.cluster.support import haproxy_binary, wait_for
 from tests.support import cluster as faults
 from tests.support.cluster import Cluster, stored_message_ids
 from tests.support.servers import missing_prerequisites
 from tests.support.services import require_postgres, require_rabbitmq, require_redis
+from tests.support.takeover import load_staff, staff_member, team_on_duty
 
 pytestmark = pytest.mark.e2e
 ATTEMPTS = 20
+
+
+def utcnow() -> datetime:
+    """The current time, aware UTC."""
+    return datetime.now(timezone.utc)
 
 
 @pytest.fixture(scope="module")
@@ -112,18 +123,20 @@ def test_a_rasa_replica_killed_mid_conversation(cluster: Cluster) -> None:
 
 def test_a_widget_conversation_survives_its_replica_dying(cluster: Cluster) -> None:
     cluster.haproxy("disable server rasa/rasa-1")  # the socket lands on rasa-2
-    client, inbox, sender = socketio.Client(reconnection_delay=0.5), [], uuid.uuid4().hex
-    client.on("connect", lambda: client.emit("session_request", {"session_id": sender}))
+    client, inbox, session = socketio.Client(reconnection_delay=0.5), [], {}
+    client.on("session_confirm", session.update)
+    client.on("connect", lambda: client.emit("session_request", dict(session)))  # id + token
     client.on("bot_uttered", inbox.append)
     client.connect(cluster.url, transports=["websocket"], socketio_path="/socket.io")
     try:
+        assert wait_for(lambda: "session_id" in session, 30) is not None
+        sender = session["session_id"]
         cluster.haproxy("enable server rasa/rasa-1")
-        client.emit("user_uttered", {"message": "help me decide", "session_id": sender})
+        client.emit("user_uttered", {"message": "help me decide"})
         assert wait_for(lambda: len(inbox) >= 1, 30)
         cluster.kill("rasa-2")
         inbox.clear()
-        answer = {"message": "it's one specific question", "session_id": sender,
-                  "metadata": {"message_id": "a1"}}  # fmt: skip
+        answer = {"message": "it's one specific question", "metadata": {"message_id": "a1"}}
         for _ in range(3):  # the widget sends it again, same id, if the socket died under it
             if wait_for(lambda: client.connected, 30) is None:
                 continue
@@ -131,6 +144,7 @@ def test_a_widget_conversation_survives_its_replica_dying(cluster: Cluster) -> N
             if wait_for(lambda: len(inbox) >= 1, 20) is not None:
                 break
         assert "decision" in " ".join(r.get("text", "") for r in inbox).lower()  # question two
+        assert session["session_id"] == sender  # the token brought the same session back
     finally:
         client.disconnect()
     assert stored_ids(cluster, sender).count("a1") == 1
@@ -165,3 +179,46 @@ def test_a_rabbitmq_restart_and_the_index_catches_up(cluster: Cluster) -> None:
 
     assert wait_for(indexed, 90, interval=1) is not None
     engine.dispose()
+
+
+def test_a_takeover_reaches_a_widget_on_the_other_replica(cluster: Cluster) -> None:
+    """The navigator's calls land on rasa-1; the visitor's socket lives on rasa-2."""
+    url = cluster.database_url
+    replica_1 = f"http://127.0.0.1:{cluster.ports['RASA_REPLICA_1_PORT']}"
+    settings = Settings(rasa_url=replica_1, database_url=url)
+    open_conversation = lambda cid: Conversation(cid, settings)  # noqa: E731
+    cluster.haproxy("disable server rasa/rasa-1")  # the socket lands on rasa-2
+    client, inbox, session = socketio.Client(reconnection=False), [], {}
+    client.on("session_confirm", session.update)
+    client.on("bot_uttered", inbox.append)
+    client.on("connect", lambda: client.emit("session_request", {}))
+    with team_on_duty(url):
+        client.connect(cluster.url, transports=["websocket"], socketio_path="/socket.io")
+        try:
+            cluster.haproxy("enable server rasa/rasa-1")
+            assert wait_for(lambda: "session_id" in session, 30) is not None
+            sender = session["session_id"]
+            said = lambda words: wait_for(  # noqa: E731
+                lambda: any(words in m.get("text", "") for m in inbox), 30
+            )
+            client.emit("user_uttered", {"message": "can I talk to a real person please"})
+            assert said("navigators on duty") is not None
+            user_id = staff_member(url, name="Ines Duarte")
+            with session_scope(url) as db:
+                user = load_staff(db, user_id)
+                takeover.join(db, open_conversation, sender, user, utcnow(), timedelta(minutes=10))
+            assert said("Ines Duarte from the Pilot Rock team has joined") is not None
+            with session_scope(url) as db:
+                takeover.send(db, open_conversation, sender, load_staff(db, user_id),
+                              "Hi, I'm Ines. How can I help?", utcnow())  # fmt: skip
+            assert said("How can I help?") is not None
+            staff = next(m for m in inbox if "How can I help?" in m.get("text", ""))
+            assert staff.get("staff_name") == "Ines Duarte"
+            client.emit("user_uttered", {"message": "I'm thinking of ending my life"})
+            assert said("988") is not None
+            with session_scope(url) as db:
+                takeover.hand_back(db, open_conversation, sender, load_staff(db, user_id), "",
+                                   utcnow())  # fmt: skip
+            assert said("handed the chat back") is not None
+        finally:
+            client.disconnect()

@@ -146,6 +146,8 @@ def test_an_empty_inbox(session: Session) -> None:
         ({"date_from": "2025-03-05", "date_to": "2025-03-04"}, "date_from .* is after date_to"),
         ({"emergency": "maybe"}, "emergency: 'maybe' is not yes or no"),
         ({"text": "x" * 201}, "text: at most 200"),
+        ({"handoff": "open"}, "handoff: unknown value 'open'; choose one of waiting, claimed, any"),
+        ({"live": "now"}, "live: 'now' is not yes or no"),
     ],
 )
 def test_bad_query_values_are_refused_clearly(query: dict[str, str], message: str) -> None:
@@ -155,10 +157,16 @@ def test_bad_query_values_are_refused_clearly(query: dict[str, str], message: st
 
 def test_query_parsing_ignores_blanks_and_round_trips() -> None:
     query = {"channel": " telegram ", "emergency": "", "fallback": "1", "date_from": "2025-03-04",
-             "text": " Chest ", "page": "2"}  # fmt: skip
+             "text": " Chest ", "page": "2", "handoff": "waiting", "live": "true"}  # fmt: skip
     filters = InboxFilters.from_query(query)
     assert filters == InboxFilters(
-        channel="telegram", fallback=True, date_from=date(2025, 3, 4), text="Chest"
+        channel="telegram",
+        fallback=True,
+        date_from=date(2025, 3, 4),
+        text="Chest",
+        handoff="waiting",
+        live=True,
     )
+    assert filters.to_query()["handoff"] == "waiting" and filters.to_query()["live"] == "1"
     assert InboxFilters.from_query(filters.to_query()) == filters
     assert InboxFilters.from_query({}) == InboxFilters()

@@ -3,7 +3,8 @@
 The seeded database (tests/staff/seed.py: one account per role and a spare, real Rasa
 conversations written by Rasa's own tracker store, a lead with a booking, a callback request, an
 outbox message, a navigator with an override and time off) is built once per session and copied
-for each test, so every test starts from the same state and may change it.
+for each test, so every test starts from the same state and may change it. Live-takeover tests
+reach Rasa through the stand-in of tests/staff/rasa_stand_in.py (`rasa`, `takeover`, `live_chat`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bot.db.staff import StaffUser
 from bot.settings import Settings
 from bot.staff.app import create_app
 from bot.staff.sessions import start_session
+from tests.staff.rasa_stand_in import RasaStandIn, waiting_visitor
 from tests.staff.seed import START, Seeded, build
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -158,3 +160,30 @@ def log_in(client: TestClient, username: str, password: str, next_path: str = ""
     if next_path:
         data["next"] = next_path
     return client.post("/login", data=data)
+
+
+LIVE_ID = "conv-live"  # the `live_chat` fixture's conversation
+
+
+@pytest.fixture
+def rasa(db_url: str) -> RasaStandIn:
+    """Rasa's HTTP API as live takeover uses it, on this test's database."""
+    return RasaStandIn(db_url)
+
+
+@pytest.fixture
+def live_chat(db_url: str, clock: Clock) -> str:
+    """A website visitor who asked for a person two minutes ago: a waiting request; its id."""
+    return waiting_visitor(db_url, LIVE_ID, clock.now)
+
+
+@pytest.fixture
+def takeover(signed_in: Callable[[str], Staff], rasa: RasaStandIn) -> Callable[[str], Staff]:
+    """Sign a staff member in to an app whose takeover speaks to the Rasa stand-in."""
+
+    def sign_in(username: str) -> Staff:
+        staff = signed_in(username)
+        staff.client.app.state.open_conversation = rasa.open
+        return staff
+
+    return sign_in

@@ -16,6 +16,7 @@ from tests.staff.seed import Seeded
 
 NEW_PASSWORD = "Another-Long-Pass-42"
 OK, REDIRECT, DENIED = 200, 303, 403
+REFUSED, CONFLICT = 400, 409  # allowed, but the takeover step itself is refused (nobody joined)
 
 # (method, path, form, admin, navigator, reviewer). {name} is filled from the seeded ids.
 # A POST that is allowed answers 303 (Post/Redirect/Get); a GET answers 200 (/ redirects).
@@ -37,6 +38,13 @@ TABLE = [
     ("GET", "/conversations/conv-booked/erase", {}, OK, DENIED, DENIED),
     ("POST", "/conversations/conv-booked/erase", {"confirm": "erase"},
      REDIRECT, DENIED, DENIED),
+    ("GET", "/handoffs", {}, OK, OK, OK),
+    ("GET", "/handoffs/count.json", {}, OK, OK, OK),
+    ("GET", "/conversations/conv-booked/live", {}, OK, OK, OK),
+    ("GET", "/conversations/conv-booked/live.json", {}, OK, OK, OK),
+    ("POST", "/conversations/conv-booked/join", {}, REFUSED, REFUSED, DENIED),
+    ("POST", "/conversations/conv-booked/messages", {"text": "hello"}, CONFLICT, CONFLICT, DENIED),
+    ("POST", "/conversations/conv-booked/hand-back", {"note": "done"}, REFUSED, REFUSED, DENIED),
     ("GET", "/leads", {}, OK, OK, DENIED),
     ("GET", "/leads/{lead_id}", {}, OK, OK, DENIED),
     ("POST", "/leads/{lead_id}/status", {"status": "contacted"}, REDIRECT, REDIRECT, DENIED),
@@ -151,3 +159,4 @@ def test_roles_hold_what_the_issue_says() -> None:
     assert {Permission.VIEW_CONVERSATIONS, Permission.REVIEW, Permission.VIEW_DASHBOARD} <= reviewer
     navigator = ROLE_PERMISSIONS["navigator"]
     assert not {Permission.MANAGE_USERS, Permission.VIEW_AUDIT, Permission.ERASE} & navigator
+    assert Permission.TAKE_OVER in navigator and Permission.TAKE_OVER not in reviewer

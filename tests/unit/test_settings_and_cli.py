@@ -17,7 +17,10 @@ def test_placeholder_token_is_refused_in_production() -> None:
 
 def test_real_token_is_accepted_in_production() -> None:
     settings = Settings(
-        environment="production", rasa_api_token="s3cr3t-" * 4, staff_secret_key="k3y-" * 10
+        environment="production",
+        rasa_api_token="s3cr3t-" * 4,
+        staff_secret_key="k3y-" * 10,
+        widget_session_secret="w1dg3t-" * 6,
     )
     assert settings.environment == "production" and settings.cookies_secure
 

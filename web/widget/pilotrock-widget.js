@@ -16,9 +16,17 @@
  *   vendor/socket.io.min.js     socket.io-client v4, injected before connecting, unless the page
  *                               already has a socket.io v4 client as window.io
  *
- * Protocol (Rasa 3.6 SocketIOInput with session_persistence): connect, emit `session_request`
- * {session_id}, wait for `session_confirm`; visitor messages go out as `user_uttered`
- * {message, session_id, metadata: {timezone, page_url}}; bot replies arrive on `bot_uttered`.
+ * Protocol (bot/channels/socketio.py, Rasa 3.6 SocketIOInput with session_persistence): connect,
+ * emit `session_request` {session_id, session_token, request} with the session this browser was
+ * given (both null at first) and a request number; wait for `session_confirm` {session_id,
+ * session_token, request}. The server issues sessions: it rejoins ours only when the token is
+ * the one it issued for that id, else it starts a new one, and the widget adopts whatever it
+ * confirms (a confirm for an older request number, such as one from before "Clear", is ignored).
+ * Visitor messages go out as `user_uttered` {message, session_id, metadata: {timezone, page_url,
+ * message_id}}; the server handles them in the socket's confirmed session, and the ack (after
+ * the message is handled) carries {error} when it refused one. Replies arrive on `bot_uttered`;
+ * a navigator's message there carries `staff_name` and `handoff_kind` "staff_message" and is
+ * shown under the navigator's name ("joined" / "handed_back" notices stay the assistant's).
  * Visitor messages typed while disconnected wait in a queue (kept in storage with the
  * transcript) and go out after the next `session_confirm`; a message is taken off the queue
  * before it is emitted, so it is never sent twice.
@@ -47,6 +55,10 @@
   const MAX_MESSAGES = 200;
   const MAX_LENGTH = 1000;
   const ACK_TIMEOUT_MS = 60000;
+  const SESSION_ID = /^[A-Za-z0-9-]{16,64}$/;
+  const SESSION_TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
+  const TEAM = "Pilot Rock team";
+  const MAX_STAFF_NAME = 80;
   const BOTTOM_SLACK_PX = 80;
 
   const config = {
@@ -77,7 +89,7 @@
   }
 
   // ---------------------------------------------------------------------------------------
-  // Storage: the session id, the transcript and the queue of unsent visitor messages.
+  // Storage: the session (id and token), the transcript and the queue of unsent messages.
   // ---------------------------------------------------------------------------------------
 
   function pickStorage(kind) {
@@ -106,25 +118,42 @@
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 
+  /** No session yet: the server issues one with its token on the first `session_confirm`. */
   function freshState() {
-    return { v: 1, sessionId: newId(), messages: [], queue: [] };
+    return { v: 1, sessionId: null, sessionToken: null, messages: [], queue: [] };
+  }
+
+  function validSession(data) {
+    const id = data.sessionId;
+    const token = data.sessionToken;
+    if (typeof id === "string" && SESSION_ID.test(id)) {
+      // A stored session without a token (an older widget) is simply replaced by a new one.
+      return typeof token === "string" && SESSION_TOKEN.test(token)
+        ? { sessionId: id, sessionToken: token }
+        : { sessionId: null, sessionToken: null };
+    }
+    return { sessionId: null, sessionToken: null };
+  }
+
+  function validMessage(m) {
+    if (!m || typeof m.text !== "string" || !["bot", "user", "staff"].includes(m.from)) {
+      return false;
+    }
+    for (const key of ["staff", "kind"]) {
+      if (m[key] !== undefined && typeof m[key] !== "string") {
+        delete m[key];
+      }
+    }
+    return true;
   }
 
   function loadState() {
     try {
       const raw = storage && storage.getItem(STORAGE_KEY);
       const data = raw ? JSON.parse(raw) : null;
-      if (
-        data &&
-        data.v === 1 &&
-        typeof data.sessionId === "string" &&
-        /^[A-Za-z0-9-]{16,64}$/.test(data.sessionId) &&
-        Array.isArray(data.messages) &&
-        Array.isArray(data.queue)
-      ) {
-        data.messages = data.messages.filter(
-          (m) => m && typeof m.text === "string" && (m.from === "bot" || m.from === "user"),
-        );
+      if (data && data.v === 1 && Array.isArray(data.messages) && Array.isArray(data.queue)) {
+        Object.assign(data, validSession(data));
+        data.messages = data.messages.filter(validMessage);
         data.queue = data.queue.filter((q) => q && typeof q.message === "string");
         return data;
       }
@@ -470,12 +499,29 @@
     scroller.scrollTop = scroller.scrollHeight;
   }
 
+  /** Who said it, for screen readers ("You:", "Assistant:", or the navigator's name). */
+  function speaker(message) {
+    if (message.from === "staff") {
+      return `${message.staff || TEAM}:`;
+    }
+    return message.from === "bot" ? "Assistant:" : "You:";
+  }
+
+  /** The visible name over a navigator's message (screen readers get it from the prefix). */
+  function senderLabel(message) {
+    if (message.from !== "staff") {
+      return null;
+    }
+    const text = message.staff ? `${message.staff} · ${TEAM}` : TEAM;
+    return el("div", { className: "sender", "data-testid": "sender", "aria-hidden": "true", text });
+  }
+
   function renderMessage(message) {
     const text = el("div", { className: "text" });
-    if (message.from === "bot") {
-      renderRich(text, message.text);
-    } else {
+    if (message.from === "user") {
       text.textContent = message.text;
+    } else {
+      renderRich(text, message.text);
     }
     const meta = el("div", { className: "meta" }, timeElement(message.ts));
     const node = el(
@@ -484,8 +530,10 @@
         className: `msg${message.pending ? " pending" : ""}`,
         "data-testid": "message",
         "data-from": message.from,
+        "data-handoff": message.kind,
       },
-      el("span", { className: "sr-only", text: message.from === "bot" ? "Assistant:" : "You:" }),
+      el("span", { className: "sr-only", text: speaker(message) }),
+      senderLabel(message),
       el("div", { className: "bubble" }, text),
       meta,
     );
@@ -538,7 +586,7 @@
     if (follow) {
       scrollToBottom();
     }
-    if (message.from === "bot" && panel.hidden) {
+    if (message.from !== "user" && panel.hidden) {
       badge.hidden = false;
     }
   }
@@ -567,7 +615,8 @@
   // ---------------------------------------------------------------------------------------
 
   let socket = null;
-  let confirmed = false; // session_confirm received for the current session id
+  let confirmed = false; // session_confirm received for the latest session_request
+  let requestNo = 0; // numbers session requests, so a stale confirm is recognised
   const inflight = new Map(); // message id -> payload object emitted, awaiting the ack
   const emitted = new Map(); // payload object -> message id (to requeue unsent packets)
 
@@ -632,27 +681,50 @@
     };
     inflight.set(item.id, payload);
     emitted.set(payload, item.id);
-    socket.timeout(ACK_TIMEOUT_MS).emit("user_uttered", payload, (error) => {
+    socket.timeout(ACK_TIMEOUT_MS).emit("user_uttered", payload, (error, answer) => {
       emitted.delete(payload);
       if (inflight.get(item.id) !== payload) {
         return; // requeued before it left the browser
       }
       inflight.delete(item.id);
       updateTyping();
+      const refused = !error && answer && typeof answer.error === "string" ? answer.error : "";
       if (error && /disconnected/.test(String(error.message))) {
         // Lost with the connection: sent again, same id, once the session is back. The
         // server answers it once, whether or not the first copy got through.
-        state.queue.unshift({ id: item.id, message: item.message });
-        const sent = findMessage(item.id);
-        if (sent) {
-          sent.pending = true;
-          refreshMessage(sent);
-        }
-        save();
+        putBack(item);
         flushQueue();
+      } else if (refused === "no_session" || refused === "wrong_session") {
+        // The socket's session is not (or no longer) the one we sent for: confirm it again.
+        putBack(item);
+        if (socket.connected) {
+          requestSession();
+        }
+      } else if (refused) {
+        noteNotSent(item.id);
       }
     });
     updateTyping();
+  }
+
+  /** An emitted message goes back to the head of the queue, shown as waiting. */
+  function putBack(item) {
+    state.queue.unshift({ id: item.id, message: item.message });
+    const sent = findMessage(item.id);
+    if (sent) {
+      sent.pending = true;
+      refreshMessage(sent);
+    }
+    save();
+  }
+
+  function noteNotSent(id) {
+    const message = findMessage(id);
+    if (message) {
+      message.note = "Not sent";
+      save();
+      refreshMessage(message);
+    }
   }
 
   /** Packets socket.io buffered (never written to the network) go back to our own queue. */
@@ -685,7 +757,38 @@
 
   function requestSession() {
     confirmed = false;
-    socket.emit("session_request", { session_id: state.sessionId });
+    requestNo += 1;
+    socket.emit("session_request", {
+      session_id: state.sessionId,
+      session_token: state.sessionToken,
+      request: requestNo,
+    });
+  }
+
+  /** Adopt the session the server confirmed for our latest request; false if stale or bad. */
+  function adoptSession(data) {
+    if (!data || typeof data !== "object" || data.request !== requestNo) {
+      return false; // an answer to an older request (say, from before the visitor cleared)
+    }
+    const { session_id: id, session_token: token } = data;
+    if (typeof id !== "string" || !SESSION_ID.test(id)) {
+      return false;
+    }
+    if (typeof token !== "string" || !SESSION_TOKEN.test(token)) {
+      return false;
+    }
+    if (id !== state.sessionId || token !== state.sessionToken) {
+      state.sessionId = id;
+      state.sessionToken = token;
+      save();
+    }
+    return true;
+  }
+
+  /** A navigator's name from a reply (never HTML: it only ever becomes a text node). */
+  function staffName(data) {
+    const name = typeof data.staff_name === "string" ? data.staff_name : "";
+    return name.replace(/\s+/g, " ").trim().slice(0, MAX_STAFF_NAME);
   }
 
   function handleBotMessage(data) {
@@ -711,9 +814,13 @@
     if (!text && !replies.length) {
       return;
     }
+    const kind = typeof data.handoff_kind === "string" ? data.handoff_kind : "";
+    const staff = kind === "staff_message" || (!kind && staffName(data) !== "");
     appendMessage({
       id: newId(),
-      from: "bot",
+      from: staff ? "staff" : "bot",
+      staff: staff ? staffName(data) || undefined : undefined,
+      kind: kind || undefined,
       text,
       ts: Date.now(),
       replies: replies.length ? replies : undefined,
@@ -736,10 +843,9 @@
       requestSession();
     });
 
-    socket.on("session_confirm", (sessionId) => {
-      const id = typeof sessionId === "string" ? sessionId : sessionId && sessionId.session_id;
-      if (id && id !== state.sessionId) {
-        return; // a confirm for a session the visitor has since cleared
+    socket.on("session_confirm", (data) => {
+      if (!adoptSession(data)) {
+        return;
       }
       confirmed = true;
       setStatus("");
@@ -920,6 +1026,8 @@
     }
     inflight.clear();
     emitted.clear();
+    requestNo += 1; // a confirm on its way for the old session is ignored
+    confirmed = false;
     state = freshState();
     save();
     renderAll();

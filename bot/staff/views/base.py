@@ -24,7 +24,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from bot import audit
 from bot.conversations.review import ConversationNotFoundError, actor_of
 from bot.db.staff import StaffSession, StaffUser
+from bot.handoff.state import waiting_count
 from bot.settings import Settings
+from bot.staff.chat import emergency_label
 from bot.staff.csrf import FIELD, tokens_match
 from bot.staff.encoded_ids import conversation_url, decoded_id
 from bot.staff.permissions import Permission, can
@@ -44,6 +46,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 # Menu entries: (path, label, permission needed to see the entry).
 MENU = (
     ("/conversations", "Inbox", Permission.VIEW_CONVERSATIONS),
+    ("/handoffs", "Live chats", Permission.VIEW_CONVERSATIONS),
     ("/leads", "Leads", Permission.VIEW_LEADS),
     ("/bookings", "Bookings", Permission.VIEW_BOOKINGS),
     ("/callbacks", "Callbacks", Permission.MANAGE_CALLBACKS),
@@ -87,6 +90,7 @@ def make_environment() -> Environment:
     env.filters["shown"] = _shown
     env.filters["local"] = _local
     env.filters["conversation_url"] = conversation_url
+    env.filters["emergency_label"] = emergency_label
     return env
 
 
@@ -207,6 +211,7 @@ class Context:
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         """Render a page with the menu, the user and the CSRF token filled in."""
         menu = [(path, label) for path, label, needed in MENU if self.can(needed)]
+        waiting = waiting_count(self.db) if self.can(Permission.VIEW_CONVERSATIONS) else 0
         return render(
             self.request,
             template,
@@ -218,6 +223,7 @@ class Context:
                 "P": Permission,
                 "now": self.now,
                 "messages": self.messages,
+                "waiting": waiting,
                 **context,
             },
             status_code,
@@ -243,14 +249,21 @@ def _open(request: Request) -> Session:
 
 
 def _signed_in(
-    request: Request, form: FormData | None, handler: Handler, permission: Permission | None
+    request: Request,
+    form: FormData | None,
+    handler: Handler,
+    permission: Permission | None,
+    background: bool = False,
 ) -> Response:
-    """Load the session, check permission and CSRF, run the handler in one transaction."""
+    """Load the session, check permission and CSRF, run the handler in one transaction.
+
+    A `background` request (a page script polling) does not count as activity for the idle limit.
+    """
     settings: Settings = request.app.state.settings
     now: datetime = request.app.state.clock()
     token = request.cookies.get(session_cookie_name(settings))
     with _open(request) as db:
-        staff_session = load_session(db, token, now=now) if token else None
+        staff_session = load_session(db, token, now=now, touch=not background) if token else None
         db.commit()  # keeps last_seen_at, or the removal of an expired session
         if staff_session is None:
             return _to_login(request, settings, expired=bool(token))
@@ -312,16 +325,21 @@ async def read_form(request: Request) -> FormData | None:
     return await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_PART_BYTES)
 
 
-def requires(permission: Permission | None) -> Callable[[Handler], Endpoint]:
+def requires(
+    permission: Permission | None, *, background: bool = False
+) -> Callable[[Handler], Endpoint]:
     """Make a handler a route that needs a signed-in staff member holding `permission`.
 
     None means any signed-in staff member. POSTs must carry the session's CSRF token.
+    `background` routes (polled by page scripts) leave the session's idle clock alone.
     """
 
     def wrap(handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             form = await read_form(request)
-            return await run_in_threadpool(_signed_in, request, form, handler, permission)
+            return await run_in_threadpool(
+                _signed_in, request, form, handler, permission, background
+            )
 
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__

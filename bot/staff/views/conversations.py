@@ -16,12 +16,16 @@ from bot.conversations.events import StoredEvent, load_events
 from bot.conversations.inbox import (
     CHANNEL_LABELS,
     CHANNELS,
+    HANDOFF_FILTER_LABELS,
+    HANDOFF_FILTERS,
     OUTCOME_LABELS,
     RECOMMENDATION_LABELS,
     RECOMMENDATIONS,
     REVIEW_STATUS_LABELS,
     InboxFilters,
+    InboxPage,
     list_conversations,
+    live_window_start,
 )
 from bot.conversations.masking import Masker, mask_transcript
 from bot.conversations.transcript import (
@@ -37,6 +41,7 @@ from bot.db.models import CallbackRequest, Lead
 from bot.db.reviews import NOT_AN_ANSWER, OUTCOMES, REVIEW_STATUSES, answer_values
 from bot.privacy import erase_conversation
 from bot.recommendation import ASSESSMENT_SLOTS
+from bot.staff.chat import live_state
 from bot.staff.encoded_ids import conversation_url
 from bot.staff.permissions import Permission
 from bot.staff.views.base import Context, page_number, redirect, requires
@@ -106,13 +111,18 @@ def filter_choices() -> dict[str, list[tuple[str, str]]]:
         "outcome": [(o, OUTCOME_LABELS.get(o, o)) for o in OUTCOMES],
         "recommendation": [(r, RECOMMENDATION_LABELS.get(r, r)) for r in RECOMMENDATIONS],
         "review_status": [(s, REVIEW_STATUS_LABELS.get(s, s)) for s in REVIEW_STATUSES],
+        "handoff": [(h, HANDOFF_FILTER_LABELS[h]) for h in HANDOFF_FILTERS],
         "flag": [("1", "Yes"), ("0", "No")],
     }
 
 
 @requires(Permission.VIEW_CONVERSATIONS)
 def inbox(ctx: Context) -> Response:
-    """GET /conversations: the index as the consumer keeps it, newest first, filtered, paginated."""
+    """GET /conversations: the index as the consumer keeps it, filtered, paginated, newest first.
+
+    Under the handoff filter waiting requests come first. Previews come masked from the index
+    (as its search text does), so every role reads them as they are.
+    """
     query = ctx.request.query_params
     error = None
     try:
@@ -123,11 +133,7 @@ def inbox(ctx: Context) -> Response:
             )
     except ValueError as problem:
         error, filters = str(problem), InboxFilters()
-    result = list_conversations(
-        ctx.db, filters, page=page_number(query.get("page")), per_page=PER_PAGE
-    )
-    if result.page > result.pages:
-        result = list_conversations(ctx.db, filters, page=result.pages, per_page=PER_PAGE)
+    result = inbox_page(ctx, filters)
     kept = filters.to_query() if error is None else {}
 
     def page_url(number: int) -> str:
@@ -147,6 +153,21 @@ def inbox(ctx: Context) -> Response:
         outcome_labels=OUTCOME_LABELS,
         recommendation_labels=RECOMMENDATION_LABELS,
         review_labels=REVIEW_STATUS_LABELS,
+        live_minutes=ctx.settings.handoff_live_minutes,
+    )
+
+
+def inbox_page(ctx: Context, filters: InboxFilters) -> InboxPage:
+    """The inbox page the query asks for (the last one when it asks past the end)."""
+    live_since = live_window_start(ctx.now, ctx.settings.handoff_live_minutes)
+    number = page_number(ctx.request.query_params.get("page"))
+    result = list_conversations(
+        ctx.db, filters, page=number, per_page=PER_PAGE, live_since=live_since
+    )
+    if result.page <= result.pages:
+        return result
+    return list_conversations(
+        ctx.db, filters, page=result.pages, per_page=PER_PAGE, live_since=live_since
     )
 
 
@@ -204,10 +225,17 @@ def lines_of(
             answer = answer_line(parse_data.get(item.event_id, {}), labels)
             lines.append(Line("visitor", item, annotation, item.event_id in clean, answer))
         elif isinstance(item, BotMessage):
-            lines.append(Line("bot", item))
+            lines.append(Line(bot_line_kind(item), item))
         elif isinstance(item, SessionStart):
             lines.append(Line("session", item))
     return lines
+
+
+def bot_line_kind(message: BotMessage) -> str:
+    """The line's kind: bot (the assistant), staff (a staff message), handoff (join, hand-back)."""
+    if not message.from_staff:
+        return "bot"
+    return "staff" if message.handoff == "staff_message" else "handoff"
 
 
 def parse_data_of(events: list[StoredEvent]) -> dict[int, dict[str, Any]]:
@@ -279,6 +307,7 @@ def transcript(ctx: Context) -> Response:
         answer_choices=answer_choices(),
         not_an_answer=NOT_AN_ANSWER,
         value_names=VALUE_NAMES,
+        live=live_state(ctx.db, conversation_id, ctx.user),
     )
 
 
