@@ -9,18 +9,27 @@
   socket is in another worker process or replica.
 - Replies whose metadata has a `handoff` entry (a navigator's message through the HTTP API)
   carry `staff_name` and `handoff_kind` to the widget.
+- A reply from a bot event (BotUttered.message()) carries the event's server `timestamp` and
+  `part`, its place among the messages that one event makes (a text split at blank lines, then
+  its image, attachment or elements); say_try_again's notice has neither. A browser
+  rejoining its session (valid token) with `last_seen`, the newest timestamp it has shown, gets
+  on that socket alone the bot messages of the conversation newer than that (the newest
+  CATCH_UP_LIMIT, oldest first), as they were sent: what a navigator said while it was away.
 """
 
 import json
 import logging
+import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
-from sanic import Blueprint
+from rasa.shared.core.events import BotUttered, Event
+from rasa.shared.core.trackers import DialogueStateTracker
+from sanic import Blueprint, Sanic
 from socketio import AsyncManager, AsyncServer
 
 from bot.channels import session_tokens
@@ -32,6 +41,9 @@ SESSION_KEY = "session_id"
 HANDOFF_KINDS = {"staff_message", "joined", "handed_back"}
 MAX_STAFF_NAME = 80
 MAX_REQUEST_NUMBER = 2**53 - 1  # what a browser counts exactly
+CATCH_UP_LIMIT = 50  # bot messages sent again to a rejoining browser, at most
+CLOCK_SLACK_SECONDS = 60.0  # a `last_seen` this far ahead (another replica's clock) still counts
+MAX_TIMESTAMP = 1e12  # seconds since the epoch; anything beyond is no clock reading
 
 
 def staff_fields(message: dict[str, Any]) -> dict[str, str]:
@@ -51,25 +63,36 @@ def staff_fields(message: dict[str, Any]) -> dict[str, str]:
     return fields
 
 
+def time_fields(message: dict[str, Any]) -> dict[str, float]:
+    """`timestamp` of the event a reply comes from (BotUttered.message() has it), if usable."""
+    value = message.get("timestamp")
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return {"timestamp": float(value)} if number and 0 <= value <= MAX_TIMESTAMP else {}
+
+
 class WidgetOutput(SocketIOOutput):
-    """Rasa's Socket.IO output; a reply from the team carries the navigator's name."""
+    """Rasa's Socket.IO output; replies carry their event's time, a team's the navigator's name."""
 
     def __init__(self, sio: AsyncServer, bot_message_evt: str, extra: dict | None = None) -> None:
         """Emit `bot_message_evt` through `sio`, each message with the `extra` fields."""
         super().__init__(sio, bot_message_evt)
         self.extra = extra or {}
+        self.parts = 0
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        """Rasa's send_response; a staff reply goes out through a copy carrying its fields."""
-        extra = staff_fields(message)
+        """Rasa's send_response, through a copy carrying the reply's own fields."""
+        extra = {**staff_fields(message), **time_fields(message)}
         if not extra:
             return await super().send_response(recipient_id, message)
         labelled = WidgetOutput(self.sio, self.bot_message_evt, {**self.extra, **extra})
         await OutputChannel.send_response(labelled, recipient_id, message)
 
     async def _send_message(self, socket_id: str, response: Any) -> None:
-        """Emit one message with the extra fields."""
-        await super()._send_message(socket_id, {**response, **self.extra})
+        """Emit one message with the extra fields and, with a timestamp, its part number."""
+        fields = dict(self.extra)
+        if "timestamp" in fields:
+            fields["part"], self.parts = self.parts, self.parts + 1
+        await super()._send_message(socket_id, {**response, **fields})
 
 
 def use_manager(sio: AsyncServer, manager: AsyncManager) -> None:
@@ -85,6 +108,21 @@ def request_number(data: dict[str, Any]) -> int | None:
     value = data.get("request")
     valid = isinstance(value, int) and not isinstance(value, bool)
     return value if valid and 0 <= value <= MAX_REQUEST_NUMBER else None
+
+
+def last_seen_of(data: dict[str, Any], now: float) -> float | None:
+    """The newest server timestamp the browser has shown, if it is a plausible one."""
+    value = data.get("last_seen")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    plausible = 0 <= value <= now + CLOCK_SLACK_SECONDS  # false for NaN and the infinities
+    return float(value) if plausible else None
+
+
+def missed(events: Iterable[Event], last_seen: float) -> list[BotUttered]:
+    """The bot messages newer than `last_seen`: the newest CATCH_UP_LIMIT, oldest first."""
+    newer = [e for e in events if isinstance(e, BotUttered) and e.timestamp > last_seen]
+    return newer[-CATCH_UP_LIMIT:]
 
 
 def refusal(session_id: str | None, data: dict[str, Any]) -> str | None:
@@ -106,6 +144,7 @@ class SocketIOInput(RasaSocketIOInput):
     """
 
     on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    app: Sanic | None = None  # the server's app, once it starts: its agent reads conversations
 
     def get_output_channel(self) -> OutputChannel | None:
         """The output for events sent through the HTTP API (None before the blueprint)."""
@@ -118,17 +157,26 @@ class SocketIOInput(RasaSocketIOInput):
         blueprint = super().blueprint(on_new_message)
         assert self.sio is not None
         use_manager(self.sio, client_manager())
+        blueprint.listener("before_server_start")(self.remember_app)
         if self.session_persistence:  # without it the sender is the socket id: already private
             self.on_new_message = on_new_message
             self.sio.on("session_request", self.session_request, namespace=self.namespace)
             self.sio.on(self.user_message_evt, self.user_uttered, namespace=self.namespace)
         return blueprint
 
+    async def remember_app(self, app: Sanic, _loop: Any = None) -> None:
+        """Keep the app (a listener of the blueprint, run in every worker)."""
+        self.app = app
+
     async def session_request(self, sid: str, data: Any = None) -> None:
-        """Join the session the browser holds a token for, else a new one; confirm it."""
+        """Join the session the browser holds a token for, else a new one; confirm it.
+
+        A browser back in its own session with `last_seen` is then caught up.
+        """
         data = data if isinstance(data, dict) else {}
         session_id, token = data.get("session_id"), data.get("session_token")
-        if not session_tokens.verify(session_id, token):
+        rejoined = session_tokens.verify(session_id, token)
+        if not rejoined:
             session_id = uuid.uuid4().hex
             token = session_tokens.issue(session_id)
         await self.join(sid, session_id)
@@ -136,6 +184,31 @@ class SocketIOInput(RasaSocketIOInput):
         if (number := request_number(data)) is not None:
             confirm["request"] = number
         await self.sio.emit("session_confirm", confirm, to=sid, namespace=self.namespace)
+        last_seen = last_seen_of(data, time.time())
+        if rejoined and last_seen is not None:
+            await self.catch_up(sid, session_id, last_seen)
+
+    async def catch_up(self, sid: str, session_id: str, last_seen: float) -> None:
+        """Send the socket alone the session's bot messages newer than `last_seen`, again."""
+        tracker = await self.stored_tracker(session_id)
+        replies = missed(tracker.events, last_seen) if tracker is not None else []
+        output = WidgetOutput(self.sio, self.bot_message_evt)
+        for event in replies:
+            await output.send_response(sid, event.message())
+        if replies:
+            log.info("socket.io catch-up: %d bot messages sent again", len(replies))
+
+    async def stored_tracker(self, session_id: str) -> DialogueStateTracker | None:
+        """The conversation as stored; None without one (or an agent, or a database)."""
+        agent = getattr(self.app.ctx, "agent", None) if self.app is not None else None
+        store = getattr(agent, "tracker_store", None)
+        if store is None:
+            return None
+        try:
+            return await store.retrieve(session_id)
+        except Exception as error:  # the browser is just not caught up; its type, never data
+            log.warning("socket.io catch-up skipped (%s)", type(error).__name__)
+            return None
 
     async def join(self, sid: str, session_id: str) -> None:
         """Move the socket into the session's room and record the session for it."""

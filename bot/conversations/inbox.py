@@ -156,6 +156,7 @@ class InboxRow:
     low_confidence: bool
     human_requested: bool
     preview: str | None
+    preview_personal: str | None
     review_status: str
     tags: list[str] = field(default_factory=list)
     live: bool = False

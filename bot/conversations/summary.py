@@ -47,6 +47,7 @@ class Summary:
     human_requested: bool
     search_text: str
     preview: str | None  # the first typed visitor message, masked and shortened
+    preview_personal: str | None  # the same message as typed (for roles that see personal data)
 
 
 def summarise(events: Sequence[StoredEvent], *, lead: Any = None, booked: bool = False) -> Summary:
@@ -76,6 +77,7 @@ def summarise(events: Sequence[StoredEvent], *, lead: Any = None, booked: bool =
         ),
         search_text=search_text(transcript, masked),
         preview=preview(transcript, masked),
+        preview_personal=preview(transcript, transcript),
     )
 
 
@@ -142,8 +144,8 @@ def preview(transcript: Transcript, masked: Transcript) -> str | None:
     """The first typed visitor message as `masked` shows it, shortened; None if none was typed.
 
     Button payloads ("/intent{...}") are skipped. The text is masked before it is cut, so a cut
-    never leaves part of an email or phone number unrecognised; like `search_text`, the index
-    holds no personal details, whoever reads it.
+    never leaves part of an email or phone number unrecognised. Given the transcript itself as
+    `masked`, the message as typed (for roles allowed to see personal details).
     """
     pairs = zip(transcript.visitor_messages(), masked.visitor_messages(), strict=True)
     for message, shown in pairs:

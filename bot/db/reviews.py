@@ -62,7 +62,8 @@ class ConversationIndex(Base):
     low_confidence: Mapped[bool] = Column(Boolean, nullable=False, default=False)
     human_requested: Mapped[bool] = Column(Boolean, nullable=False, default=False)
     search_text: Mapped[str] = Column(Text, nullable=False, default="")
-    preview: Mapped[str | None] = Column(String(200), nullable=True)  # first visitor message
+    preview: Mapped[str | None] = Column(String(200), nullable=True)  # first message, masked
+    preview_personal: Mapped[str | None] = Column(String(200), nullable=True)  # as typed
 
 
 class ConversationIntent(Base):

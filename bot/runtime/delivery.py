@@ -32,9 +32,12 @@ TRY_AGAIN = (
     "Sorry, something went wrong on our side and your message didn't get through. "
     "Please send it again in a moment."
 )
+# handoff: a team member's message keeps its signature when replayed; timestamp: the widget
+# recognises a replayed reply it has already shown.
 REPLY_FIELDS = (
     "text", "buttons", "image", "attachment", "elements", "quick_replies", "custom", "handoff",
-)  # fmt: skip  (handoff: a team member's message keeps its signature when replayed)
+    "timestamp",
+)  # fmt: skip
 
 
 def client_message_id(message: UserMessage) -> str | None:

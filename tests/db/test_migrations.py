@@ -21,6 +21,7 @@ from bot.runtime.tracker_store import connection_fields
 
 OUR_TABLES = set(Base.metadata.tables)
 INDEX_FEED = {"conversation_intents", "index_checkpoints"}  # revision 0005
+HANDOFFS = {"handoffs"}  # revision 0006
 
 
 def schema_differences(url: str) -> list[Any]:
@@ -71,7 +72,7 @@ def test_upgrade_from_empty_to_head(database_url: str) -> None:
     """An empty database migrates to the newest revision and gets exactly our tables."""
     assert current(database_url) is None
     upgrade(database_url)
-    assert current(database_url) == head() == "0005"
+    assert current(database_url) == head() == "0006"
     assert set(snapshot(database_url)) == OUR_TABLES | {"alembic_version"}
 
 
@@ -157,12 +158,12 @@ def test_offline_sql_script(dialect: str, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_downgrade_one_step_drops_only_the_answer_labels(migrated_url: str) -> None:
-    """0004 reverts on its own (after 0005): the tables of 0001-0003 stay."""
+    """0004 reverts on its own (after 0006 and 0005): the tables of 0001-0003 stay."""
     command.downgrade(alembic_config(migrated_url), "0003")
     assert current(migrated_url) == "0003"
-    assert set(snapshot(migrated_url)) == (OUR_TABLES - {"answer_annotations"} - INDEX_FEED) | {
-        "alembic_version"
-    }
+    assert set(snapshot(migrated_url)) == (
+        OUR_TABLES - {"answer_annotations"} - INDEX_FEED - HANDOFFS
+    ) | {"alembic_version"}
     upgrade(migrated_url)
     assert schema_differences(migrated_url) == []
 

@@ -46,15 +46,14 @@ def test_ordinary_replies_get_no_staff_fields(message: dict) -> None:
 async def test_a_staff_reply_is_emitted_with_the_name_and_kind() -> None:
     sio = Recorder()
     output = WidgetOutput(sio, "bot_uttered")  # type: ignore[arg-type]
-    await output.send_response("s1", BotUttered("Hello", metadata=HANDOFF).message())
-    await output.send_response("s1", BotUttered("Plain", metadata={"utter_action": "x"}).message())
+    staff = BotUttered("Hello", metadata=HANDOFF, timestamp=100.5)
+    plain = BotUttered("Plain", metadata={"utter_action": "x"}, timestamp=101.0)
+    await output.send_response("s1", staff.message())
+    await output.send_response("s1", plain.message())
+    labels = {"handoff_kind": "staff_message", "staff_name": "Maya Patel"}
     assert sio.emitted == [
-        (
-            "bot_uttered",
-            {"text": "Hello", "handoff_kind": "staff_message", "staff_name": "Maya Patel"},
-            "s1",
-        ),
-        ("bot_uttered", {"text": "Plain"}, "s1"),
+        ("bot_uttered", {"text": "Hello", **labels, "timestamp": 100.5, "part": 0}, "s1"),
+        ("bot_uttered", {"text": "Plain", "timestamp": 101.0, "part": 0}, "s1"),
     ]
 
 

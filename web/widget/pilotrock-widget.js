@@ -27,6 +27,12 @@
  * the message is handled) carries {error} when it refused one. Replies arrive on `bot_uttered`;
  * a navigator's message there carries `staff_name` and `handoff_kind` "staff_message" and is
  * shown under the navigator's name ("joined" / "handed_back" notices stay the assistant's).
+ * A reply also carries its event's server `timestamp` (seconds) and `part` (its place among that
+ * event's messages). The widget keeps the newest timestamp it has shown (`lastSeen`, stored with
+ * the transcript) and sends it as `last_seen` in `session_request` when it rejoins its session;
+ * the server then sends again the bot messages that came after it (a navigator's message while
+ * the connection was down). A reply whose timestamp and part it has shown already is ignored, so
+ * neither that catch-up nor the replies to a resent message ever show one message twice.
  * Visitor messages typed while disconnected wait in a queue (kept in storage with the
  * transcript) and go out after the next `session_confirm`; a message is taken off the queue
  * before it is emitted, so it is never sent twice.
@@ -120,7 +126,17 @@
 
   /** No session yet: the server issues one with its token on the first `session_confirm`. */
   function freshState() {
-    return { v: 1, sessionId: null, sessionToken: null, messages: [], queue: [] };
+    return { v: 1, sessionId: null, sessionToken: null, lastSeen: null, messages: [], queue: [] };
+  }
+
+  /** A server timestamp (seconds since the epoch), or null. */
+  function serverTime(value) {
+    return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : null;
+  }
+
+  /** A reply's place among its event's messages (0 when not given). */
+  function partNumber(value) {
+    return Number.isInteger(value) && value >= 0 ? value : 0;
   }
 
   function validSession(data) {
@@ -144,6 +160,12 @@
         delete m[key];
       }
     }
+    if (m.at !== undefined && serverTime(m.at) === null) {
+      delete m.at;
+    }
+    if (m.part !== undefined && !Number.isInteger(m.part)) {
+      delete m.part;
+    }
     return true;
   }
 
@@ -153,6 +175,7 @@
       const data = raw ? JSON.parse(raw) : null;
       if (data && data.v === 1 && Array.isArray(data.messages) && Array.isArray(data.queue)) {
         Object.assign(data, validSession(data));
+        data.lastSeen = serverTime(data.lastSeen);
         data.messages = data.messages.filter(validMessage);
         data.queue = data.queue.filter((q) => q && typeof q.message === "string");
         return data;
@@ -758,11 +781,15 @@
   function requestSession() {
     confirmed = false;
     requestNo += 1;
-    socket.emit("session_request", {
+    const request = {
       session_id: state.sessionId,
       session_token: state.sessionToken,
       request: requestNo,
-    });
+    };
+    if (state.sessionId && state.sessionToken && state.lastSeen !== null) {
+      request.last_seen = state.lastSeen; // the server sends again what came after it
+    }
+    socket.emit("session_request", request);
   }
 
   /** Adopt the session the server confirmed for our latest request; false if stale or bad. */
@@ -791,8 +818,27 @@
     return name.replace(/\s+/g, " ").trim().slice(0, MAX_STAFF_NAME);
   }
 
+  /** Whether the message of this server event and part is in the transcript already. */
+  function shownBefore(at, part) {
+    return state.messages.some((m) => m.at === at && (m.part || 0) === part);
+  }
+
+  /** Remember a shown server timestamp if it is the newest (saved with the next save()). */
+  function noteSeen(at) {
+    if (at !== null && (state.lastSeen === null || at > state.lastSeen)) {
+      state.lastSeen = at;
+    }
+  }
+
   function handleBotMessage(data) {
     if (!data || typeof data !== "object") {
+      return;
+    }
+    const at = serverTime(data.timestamp);
+    const part = partNumber(data.part);
+    if (at !== null && shownBefore(at, part)) {
+      noteSeen(at); // sent again (a catch-up, or the replies to a resent message): not shown twice
+      save();
       return;
     }
     const raw = Array.isArray(data.quick_replies)
@@ -816,6 +862,7 @@
     }
     const kind = typeof data.handoff_kind === "string" ? data.handoff_kind : "";
     const staff = kind === "staff_message" || (!kind && staffName(data) !== "");
+    noteSeen(at);
     appendMessage({
       id: newId(),
       from: staff ? "staff" : "bot",
@@ -823,6 +870,8 @@
       kind: kind || undefined,
       text,
       ts: Date.now(),
+      at: at === null ? undefined : at,
+      part: at === null ? undefined : part,
       replies: replies.length ? replies : undefined,
     });
   }

@@ -1,5 +1,7 @@
 """Live takeover: handoff requests and claims; a preview of each indexed conversation.
 
+The preview is kept twice: masked (for roles without personal details) and as typed.
+
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01
@@ -74,11 +76,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("conversation_index") as batch:
         batch.add_column(sa.Column("preview", sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column("preview_personal", sa.String(length=200), nullable=True))
     op.execute(sa.text(f"UPDATE conversation_index SET last_event_id = {STALE}"))
 
 
 def downgrade() -> None:
     """Drop `handoffs` and the preview column."""
     with op.batch_alter_table("conversation_index") as batch:
+        batch.drop_column("preview_personal")
         batch.drop_column("preview")
     op.drop_table("handoffs")
