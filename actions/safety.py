@@ -11,6 +11,7 @@ from bot.emergency import (
     DANGER_CHECK_BUTTONS,
     DANGER_CHECK_TEXT,
     NO_DANGER_TEXT,
+    RED_FLAG,
     emergency_messages,
 )
 
@@ -19,7 +20,7 @@ DANGER_CHECK = "danger_check"
 
 def red_flag_kind(tracker: Tracker) -> str | None:
     """The most urgent red-flag kind the NLU guard attached to the latest message."""
-    kinds = set(latest_entities(tracker, "red_flag"))
+    kinds = set(latest_entities(tracker, RED_FLAG))
     if CRISIS in kinds:
         return CRISIS
     return next(iter(kinds), None)
@@ -27,7 +28,7 @@ def red_flag_kind(tracker: Tracker) -> str | None:
 
 def has_red_flag(tracker: Tracker) -> bool:
     """Whether the deterministic guard flagged the latest message."""
-    return bool(latest_entities(tracker, "red_flag"))
+    return bool(latest_entities(tracker, RED_FLAG))
 
 
 class ActionEmergency(Action):

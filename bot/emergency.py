@@ -1,5 +1,6 @@
 """What the assistant says when a message signals an emergency or a crisis."""
 
+RED_FLAG = "red_flag"  # the entity the red-flag guard (bot.nlu.guard) puts on a flagged message
 ACUTE = "acute"
 CRISIS = "crisis"
 

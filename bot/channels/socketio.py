@@ -34,12 +34,11 @@ from socketio import AsyncManager, AsyncServer
 
 from bot.channels import session_tokens
 from bot.channels.socketio_bus import client_manager
+from bot.handoff import speaker
 
 log = logging.getLogger(__name__)
 
 SESSION_KEY = "session_id"
-HANDOFF_KINDS = {"staff_message", "joined", "handed_back"}
-MAX_STAFF_NAME = 80
 MAX_REQUEST_NUMBER = 2**53 - 1  # what a browser counts exactly
 CATCH_UP_LIMIT = 50  # bot messages sent again to a rejoining browser, at most
 CLOCK_SLACK_SECONDS = 60.0  # a `last_seen` this far ahead (another replica's clock) still counts
@@ -48,18 +47,11 @@ MAX_TIMESTAMP = 1e12  # seconds since the epoch; anything beyond is no clock rea
 
 def staff_fields(message: dict[str, Any]) -> dict[str, str]:
     """`staff_name` and `handoff_kind` of a reply with a `handoff` entry in its metadata."""
-    handoff = message.get("handoff")  # BotUttered.message() puts metadata keys at the top
-    metadata = message.get("metadata")
-    if handoff is None and isinstance(metadata, dict):
-        handoff = metadata.get("handoff")
-    if not isinstance(handoff, dict):
-        return {}
     fields: dict[str, str] = {}
-    if handoff.get("kind") in HANDOFF_KINDS:
-        fields["handoff_kind"] = handoff["kind"]
-    name = handoff.get("staff_name")
-    if isinstance(name, str) and name.strip():
-        fields["staff_name"] = " ".join(name.split())[:MAX_STAFF_NAME]
+    if kind := speaker.kind_of(message):
+        fields["handoff_kind"] = kind
+    if name := speaker.named(message):
+        fields["staff_name"] = name
     return fields
 
 

@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from bot.conversations.events import StoredEvent
+from bot.emergency import RED_FLAG
+from bot.handoff import speaker
 
 HIDDEN_ACTIONS = {"action_listen", "action_session_start"}
-RED_FLAG = "red_flag"  # the entity the emergency guard attaches to a flagged message
 EMERGENCY_INTENT = "emergency"
 
 
@@ -157,16 +158,15 @@ def bot_message(event: StoredEvent, last_action: str | None) -> BotMessage:
     data = event.data
     metadata = data.get("metadata") or {}
     buttons = (data.get("data") or {}).get("buttons") or []
-    handoff = metadata.get("handoff")
-    staff = handoff if isinstance(handoff, dict) and handoff.get("kind") else {}
+    kind = speaker.kind_of(data)
     return BotMessage(
         event_id=event.id,
         at=event.at,
         text=data.get("text") or "",
         buttons=[str(b.get("title", "")) for b in buttons if isinstance(b, dict)],
-        action=metadata.get("utter_action") or (None if staff else last_action),
-        handoff=str(staff["kind"]) if staff else None,
-        staff_name=str(staff.get("staff_name") or "A team member") if staff else None,
+        action=metadata.get("utter_action") or (None if kind else last_action),
+        handoff=kind,
+        staff_name=(speaker.named(data) or "A team member") if kind else None,
     )
 
 

@@ -69,6 +69,7 @@ def join(
     db.commit()
     try:
         speak(
+            db,
             open_conversation,
             conversation_id,
             lambda c: c.pause(
@@ -82,14 +83,7 @@ def join(
             state.release_claim(db, handoff)
         db.commit()
         raise
-    audit.record(
-        db,
-        actor=actor_of(user),
-        action="handoff_claim",
-        target_type="conversation",
-        target_id=conversation_id,
-        details={"handoff_id": handoff.id},
-    )
+    record(db, user, "handoff_claim", handoff)
     return handoff
 
 
@@ -121,21 +115,14 @@ def send(
         handoff = state.require_claimed_by(state.open_handoff(db, conversation_id), user.id)
     except HandoffError as error:
         raise TakeoverError(str(error)) from error
-    db.commit()  # no transaction open while Rasa writes: on SQLite it would hold the write lock
     speak(
+        db,
         open_conversation,
         conversation_id,
         lambda c: c.say(staff_event(message, "staff_message", user.display_name, user.id)),
     )
     state.note_staff_message(db, handoff, now)
-    audit.record(
-        db,
-        actor=actor_of(user),
-        action="handoff_message",
-        target_type="conversation",
-        target_id=conversation_id,
-        details={"handoff_id": handoff.id},
-    )
+    record(db, user, "handoff_message", handoff)
     return handoff
 
 
@@ -158,7 +145,6 @@ def hand_back(
     if handoff.claimed_by_id != user.id and not may_override:
         raise TakeoverError("Another team member is in this conversation.")
     note = (note or "").strip()[:2000] or None
-    db.commit()  # no transaction open while Rasa writes: on SQLite it would hold the write lock
 
     def resume(conversation: Conversation) -> None:
         conversation.resume(
@@ -168,23 +154,31 @@ def hand_back(
         )
         conversation.run_action(HANDBACK_ACTION)
 
-    speak(open_conversation, conversation_id, resume)
+    speak(db, open_conversation, conversation_id, resume)
     state.close(db, handoff, "handed_back", note=note, now=now)
-    audit.record(
-        db,
-        actor=actor_of(user),
-        action="handoff_hand_back",
-        target_type="conversation",
-        target_id=conversation_id,
-        details={"handoff_id": handoff.id, "note": bool(note)},
-    )
+    record(db, user, "handoff_hand_back", handoff, note=bool(note))
     return handoff
 
 
+def record(db: Session, user: StaffUser, action: str, handoff: Handoff, **details: bool) -> None:
+    """Audit one takeover step on the conversation (ids and flags only, never text)."""
+    audit.record(db, actor=actor_of(user), action=action, target_type="conversation",
+                 target_id=handoff.conversation_id,
+                 details={"handoff_id": handoff.id, **details})  # fmt: skip
+
+
 def speak(
-    open_conversation: Opener, conversation_id: str, step: Callable[[Conversation], None]
+    db: Session,
+    open_conversation: Opener,
+    conversation_id: str,
+    step: Callable[[Conversation], None],
 ) -> None:
-    """Run one step against Rasa; a failure becomes a TakeoverError that says nothing was sent."""
+    """Run one step against Rasa; a failure becomes a TakeoverError that says nothing was sent.
+
+    The session's transaction ends first: on SQLite an open one holds the write lock that Rasa
+    needs to store the events it is sent. Every step has only read, or committed, by then.
+    """
+    db.commit()
     conversation = open_conversation(conversation_id)
     try:
         step(conversation)

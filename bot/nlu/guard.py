@@ -20,6 +20,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.emergency import RED_FLAG
 from bot.safety import default_guard
 
 EMERGENCY = "emergency"
@@ -76,7 +77,7 @@ class MessageGuard(GraphComponent):
             kept = [e for e in message.get(ENTITIES, []) if e.get("extractor") != ANSWER_READER]
             message.set(ENTITIES, kept, add_to_output=True)
             entity = {
-                "entity": "red_flag",
+                "entity": RED_FLAG,
                 "value": flag.kind,
                 "start": 0,
                 "end": len(text),
