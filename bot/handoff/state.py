@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -151,19 +150,6 @@ def waiting_count(session: Session) -> int:
         session.scalar(select(func.count()).select_from(Handoff).where(Handoff.status == "waiting"))
         or 0
     )
-
-
-def open_states(session: Session, conversation_ids: Iterable[str]) -> dict[str, str]:
-    """conversation id -> "waiting" or "claimed", for those with an open handoff."""
-    ids = list(conversation_ids)
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Handoff.conversation_id, Handoff.status).where(
-            Handoff.conversation_id.in_(ids), Handoff.status.in_(OPEN_STATUSES)
-        )
-    )
-    return {conversation_id: status for conversation_id, status in rows}
 
 
 def overdue(

@@ -15,8 +15,10 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -93,41 +95,40 @@ class WebApp:
     rasa_url: str  # the Rasa address the page embeds (the proxy)
 
 
-@pytest.fixture(scope="package")
-def web_app(rasa_proxy: TcpProxy) -> Iterator[WebApp]:
-    """`bot.web.app` on a free port in a background thread, embedding the proxy's address."""
+@contextmanager
+def served(app: Any, name: str) -> Iterator[str]:
+    """An ASGI app on a free port, uvicorn in a background thread; yields its address."""
     import uvicorn
 
-    from bot.web.app import create_app
-
     port = free_port()
-    config = uvicorn.Config(
-        create_app(rasa_url=rasa_proxy.url),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ws="none",
-        lifespan="off",
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none",
+                            lifespan="off")  # fmt: skip
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="web-app", daemon=True)
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP_SECONDS
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail(f"the web app did not start on {url}")
+            pytest.fail(f"the {name} did not start on {url}")
         time.sleep(0.05)
-    health = requests.get(f"{url}/healthz", timeout=10)
-    if health.status_code != 200:
-        server.should_exit = True
-        thread.join(timeout=10)
-        missing_or_fail(f"the web app is not ready: {health.status_code} {health.text.strip()}")
     try:
-        yield WebApp(url=url, rasa_url=rasa_proxy.url)
+        yield url
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="package")
+def web_app(rasa_proxy: TcpProxy) -> Iterator[WebApp]:
+    """`bot.web.app` on a free port in a background thread, embedding the proxy's address."""
+    from bot.web.app import create_app
+
+    with served(create_app(rasa_url=rasa_proxy.url), "web app") as url:
+        health = requests.get(f"{url}/healthz", timeout=10)
+        if health.status_code != 200:
+            missing_or_fail(f"the web app is not ready: {health.status_code} {health.text.strip()}")
+        yield WebApp(url=url, rasa_url=rasa_proxy.url)
 
 
 @pytest.fixture(scope="package")
@@ -243,6 +244,24 @@ def new_page(
 def page(new_page: Callable[..., Page]) -> Page:
     """A desktop page (1280x800) in a fresh context."""
     return new_page()
+
+
+@pytest.fixture
+def staff_page(
+    browser: Browser, console: ConsoleLog, artifacts: Path, request: pytest.FixtureRequest
+) -> Iterator[Page]:
+    """A fresh desktop page for the staff app; console errors and page errors fail the test."""
+    context = browser.new_context(viewport=DESKTOP, locale="en-US")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.on("console", console.on_console)
+    page.on("pageerror", console.on_page_error)
+    yield page
+    if console.errors:
+        name = re.sub(r"[^\w.-]+", "_", f"FAILED-{request.node.name}.png")
+        page.screenshot(path=str(artifacts / name), full_page=True)
+    context.close()
+    assert not console.errors, "the page reported errors:\n" + "\n".join(console.errors)
 
 
 @pytest.fixture

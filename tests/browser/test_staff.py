@@ -8,28 +8,25 @@ included) fails the test.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from bot.db.reviews import Annotation
 from bot.db.session import dispose_engines
 from bot.settings import Settings
-from tests.browser.conftest import DESKTOP, ConsoleLog
+from tests.browser.conftest import served
 from tests.staff.seed import PASSWORD, Seeded, build
-from tests.support.servers import ROOT, free_port
+from tests.support.servers import ROOT
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = ROOT / "artifacts" / "staff"
-STARTUP_SECONDS = 30
 
 
 @dataclass
@@ -43,45 +40,15 @@ class StaffApp:
 @pytest.fixture(scope="module")
 def staff_app(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[StaffApp]:
     """`bot.staff.app` on a free port in a background thread, on a seeded database."""
-    import uvicorn
-
     from bot.staff.app import create_app
 
     seeded = build(f"sqlite:///{tmp_path_factory.mktemp('staff-browser') / 'staff.db'}")
     settings = Settings(database_url=seeded.url, environment="test", staff_cookie_secure=False)
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", ws="none", lifespan="off")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="staff-app", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail(f"the staff app did not start on port {port}")
-        time.sleep(0.05)
     try:
-        yield StaffApp(url=f"http://127.0.0.1:{port}", seeded=seeded)
+        with served(create_app(settings), "staff app") as url:
+            yield StaffApp(url=url, seeded=seeded)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         dispose_engines()
-
-
-@pytest.fixture
-def staff_page(browser: Browser, console: ConsoleLog) -> Iterator[Page]:
-    """A fresh desktop page; console errors and page errors fail the test."""
-    context = browser.new_context(viewport=DESKTOP, locale="en-US")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.on("console", console.on_console)
-    page.on("pageerror", console.on_page_error)
-    yield page
-    if console.errors:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "FAILED-console.png"), full_page=True)
-    context.close()
-    assert not console.errors, "the page reported errors:\n" + "\n".join(console.errors)
 
 
 def annotations(seeded: Seeded) -> list[Annotation]:

@@ -7,15 +7,13 @@ app's Content-Security-Policy: any console error (a CSP violation included) fail
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from bot.db.models import utcnow
@@ -25,15 +23,14 @@ from bot.emergency import CRISIS
 from bot.handoff import state, takeover
 from bot.handoff.conversation import Conversation
 from bot.settings import Settings
-from tests.browser.conftest import DESKTOP, ConsoleLog
+from tests.browser.conftest import served
 from tests.staff.rasa_stand_in import RasaStandIn, visitor_says, waiting_visitor
 from tests.staff.seed import PASSWORD, build
-from tests.support.servers import ROOT, free_port
+from tests.support.servers import ROOT
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = ROOT / "artifacts" / "staff"
-STARTUP_SECONDS = 30
 LIVE_ID = "conv-live"
 COUNT_MS = 16_000  # the badge is refreshed every 10 s
 
@@ -50,8 +47,6 @@ class LiveApp:
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[LiveApp]:
     """`bot.staff.app` on a free port with a visitor waiting for a person."""
-    import uvicorn
-
     from bot.staff.app import create_app
 
     seeded = build(f"sqlite:///{tmp_path_factory.mktemp('staff-live') / 'staff.db'}")
@@ -60,39 +55,11 @@ def live_app(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> I
     app = create_app(Settings(database_url=seeded.url, environment="test",
                               staff_cookie_secure=False))  # fmt: skip
     app.state.open_conversation = rasa.open
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none",
-                            lifespan="off")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="staff-live-app", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail(f"the staff app did not start on port {port}")
-        time.sleep(0.05)
     try:
-        yield LiveApp(f"http://127.0.0.1:{port}", seeded.url, rasa)
+        with served(app, "staff app") as url:
+            yield LiveApp(url, seeded.url, rasa)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         dispose_engines()
-
-
-@pytest.fixture
-def live_page(browser: Browser, console: ConsoleLog) -> Iterator[Page]:
-    """A fresh desktop page; console errors and page errors fail the test."""
-    context = browser.new_context(viewport=DESKTOP, locale="en-US")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.on("console", console.on_console)
-    page.on("pageerror", console.on_page_error)
-    yield page
-    if console.errors:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "FAILED-live.png"), full_page=True)
-    context.close()
-    assert not console.errors, "the page reported errors:\n" + "\n".join(console.errors)
 
 
 def hand_back_elsewhere(app: LiveApp) -> None:
@@ -107,8 +74,8 @@ def hand_back_elsewhere(app: LiveApp) -> None:
         takeover.hand_back(db, open_conversation, LIVE_ID, admin, "", utcnow(), may_override=True)
 
 
-def test_the_live_page_updates_itself(live_app: LiveApp, live_page: Page) -> None:
-    page = live_page
+def test_the_live_page_updates_itself(live_app: LiveApp, staff_page: Page) -> None:
+    page = staff_page
     page.goto(f"{live_app.url}/handoffs")
     page.get_by_label("Username").fill("navigator")
     page.get_by_label("Password").fill(PASSWORD)

@@ -11,8 +11,6 @@ and the bot answers again. Screenshots of each step go to artifacts/takeover/ (g
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -23,44 +21,29 @@ from playwright.sync_api import Page, expect
 from bot.db.session import dispose_engines, session_scope
 from bot.handoff import state
 from bot.settings import Settings
-from tests.browser.conftest import WebApp
+from tests.browser.conftest import WebApp, served
 from tests.browser.test_widget import Widget
-from tests.support.servers import ROOT, Servers, free_port
+from tests.support.servers import ROOT, Servers
 from tests.support.takeover import PASSWORD, alerts_to, staff_member, team_on_duty
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = ROOT / "artifacts" / "takeover"
-STARTUP_SECONDS = 30
 FEED_MS = 3_000  # the live page polls every second: a visitor message shows within this
 
 
 @pytest.fixture(scope="module")
 def staff_url(servers: Servers) -> Iterator[str]:
     """The staff app on the servers' database, reaching Rasa's HTTP API as in production."""
-    import uvicorn
-
     from bot.staff.app import create_app
 
     settings = Settings(database_url=servers.database_url, environment="test",
                         staff_cookie_secure=False, rasa_url=servers.rasa_url,
                         rasa_api_token=servers.token)  # fmt: skip
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", ws="none", lifespan="off")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="staff-app", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail(f"the staff app did not start on port {port}")
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with served(create_app(settings), "staff app") as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         dispose_engines()
 
 

@@ -256,10 +256,9 @@ def test_reopen_undoes_a_close_unless_a_new_request_is_open(session: Session) ->
     assert state.open_handoff(session, "conv-1").id == newer.id
 
 
-def test_waiting_count_and_open_states(session: Session, ana: StaffUser) -> None:
-    """Waiting ones are counted; open states name waiting and claimed conversations only."""
+def test_waiting_count_and_open_handoffs(session: Session, ana: StaffUser) -> None:
+    """Waiting ones are counted; only waiting and claimed handoffs are open."""
     assert state.waiting_count(session) == 0
-    assert state.open_states(session, []) == {}
     for conversation_id in ("c-wait-1", "c-wait-2", "c-claimed", "c-closed"):
         state.request(session, conversation_id, "socketio", now=MONDAY)
     state.claim(session, state.open_handoff(session, "c-claimed"), ana.id, MONDAY)
@@ -267,7 +266,8 @@ def test_waiting_count_and_open_states(session: Session, ana: StaffUser) -> None
     session.commit()
     assert state.waiting_count(session) == 2
     asked = ["c-wait-1", "c-claimed", "c-closed", "c-never"]
-    assert state.open_states(session, asked) == {"c-wait-1": "waiting", "c-claimed": "claimed"}
+    states = {c: h.status for c in asked if (h := state.open_handoff(session, c))}
+    assert states == {"c-wait-1": "waiting", "c-claimed": "claimed"}
 
 
 # --- time limits ----------------------------------------------------------------------------
