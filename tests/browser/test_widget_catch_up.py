@@ -16,7 +16,7 @@ from tests.browser.test_widget import RECONNECT_MS, Widget
 from tests.browser.test_widget_sessions import STORAGE_KEY, check_staff_message, greeted, stored
 from tests.support.proxy import TcpProxy
 from tests.support.servers import Servers
-from tests.support.staff_messages import send_staff_message
+from tests.support.takeover import send_staff_message
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import WebApp
 from tests.browser.test_widget import Widget, user_texts
 from tests.support.servers import Servers
-from tests.support.staff_messages import send_staff_message
+from tests.support.takeover import send_staff_message
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.test_widget_sessions import GREETING, Visitor, texts
 from tests.support.servers import Servers
-from tests.support.staff_messages import send_staff_message
+from tests.support.takeover import send_staff_message
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ import socketio
 
 from bot.channels.socketio_bus import BUS
 from tests.support.servers import Servers
-from tests.support.staff_messages import send_staff_message
+from tests.support.takeover import send_staff_message
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ from bot.db.models import Navigator, OutboxMessage, WeeklyHours
 from bot.db.session import session_scope
 from bot.db.staff import StaffUser
 from bot.handoff.alerts import KIND as ALERT_KIND
-from bot.handoff.conversation import Conversation
+from bot.handoff.conversation import Conversation, staff_event
 from bot.settings import Settings
 from bot.staff.accounts import create_user
 from tests.support.servers import Servers
@@ -83,3 +83,17 @@ def opener(servers: Servers) -> Callable[[str], Conversation]:
     settings = Settings(rasa_url=servers.rasa_url, rasa_api_token=servers.token,
                         database_url=servers.database_url)  # fmt: skip
     return lambda conversation_id: Conversation(conversation_id, settings)
+
+
+def send_staff_message(
+    servers: Servers, session_id: str, text: str, staff_name: str = "Maya Patel"
+) -> None:
+    """A navigator's message into a conversation, through Rasa's HTTP API as the staff app sends it.
+
+    Each call opens a new connection, so any Sanic worker may answer it.
+    """
+    conversation = opener(servers)(session_id)
+    try:
+        conversation.say(staff_event(text, "staff_message", staff_name, None))
+    finally:
+        conversation.close()
