@@ -9,7 +9,6 @@ order, and nothing the visitor was told is missing. Slow (a cluster start); run 
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,6 @@ import requests
 import socketio
 from sqlalchemy import create_engine, text
 
-from bot.db.session import session_scope
-from bot.handoff import takeover
 from bot.handoff.conversation import Conversation
 from bot.runtime.delivery import TRY_AGAIN
 from bot.settings import Settings
@@ -27,15 +24,10 @@ from tests.support import cluster as faults
 from tests.support.cluster import Cluster, stored_message_ids
 from tests.support.servers import missing_prerequisites
 from tests.support.services import require_postgres, require_rabbitmq, require_redis
-from tests.support.takeover import load_staff, staff_member, team_on_duty
+from tests.support.takeover import TeamMember, staff_member, team_on_duty
 
 pytestmark = pytest.mark.e2e
 ATTEMPTS = 20
-
-
-def utcnow() -> datetime:
-    """The current time, aware UTC."""
-    return datetime.now(timezone.utc)
 
 
 @pytest.fixture(scope="module")
@@ -203,22 +195,16 @@ def test_a_takeover_reaches_a_widget_on_the_other_replica(cluster: Cluster) -> N
             )
             client.emit("user_uttered", {"message": "can I talk to a real person please"})
             assert said("navigators on duty") is not None
-            user_id = staff_member(url, name="Ines Duarte")
-            with session_scope(url) as db:
-                user = load_staff(db, user_id)
-                takeover.join(db, open_conversation, sender, user, utcnow(), timedelta(minutes=10))
+            ines = TeamMember(url, staff_member(url, name="Ines Duarte"), open_conversation)
+            ines.join(sender)
             assert said("Ines Duarte from the Pilot Rock team has joined") is not None
-            with session_scope(url) as db:
-                takeover.send(db, open_conversation, sender, load_staff(db, user_id),
-                              "Hi, I'm Ines. How can I help?", utcnow())  # fmt: skip
+            ines.send(sender, "Hi, I'm Ines. How can I help?")
             assert said("How can I help?") is not None
             staff = next(m for m in inbox if "How can I help?" in m.get("text", ""))
             assert staff.get("staff_name") == "Ines Duarte"
             client.emit("user_uttered", {"message": "I'm thinking of ending my life"})
             assert said("988") is not None
-            with session_scope(url) as db:
-                takeover.hand_back(db, open_conversation, sender, load_staff(db, user_id), "",
-                                   utcnow())  # fmt: skip
+            ines.hand_back(sender)
             assert said("handed the chat back") is not None
         finally:
             client.disconnect()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import time
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
 from uuid import uuid4
 
 from sqlalchemy import delete, select
@@ -17,6 +18,7 @@ from sqlalchemy import delete, select
 from bot.db.models import Navigator, OutboxMessage, WeeklyHours
 from bot.db.session import session_scope
 from bot.db.staff import StaffUser
+from bot.handoff import takeover
 from bot.handoff.alerts import KIND as ALERT_KIND
 from bot.handoff.conversation import Conversation, staff_event
 from bot.settings import Settings
@@ -97,3 +99,38 @@ def send_staff_message(
         conversation.say(staff_event(text, "staff_message", staff_name, None))
     finally:
         conversation.close()
+
+
+@dataclass
+class TeamMember:
+    """A staff member taking over through `bot.handoff.takeover`, the calls the staff app makes."""
+
+    database_url: str
+    user_id: int
+    open_conversation: Callable[[str], Conversation]
+    live: timedelta = timedelta(minutes=10)
+
+    @classmethod
+    def new(cls, servers: Servers, name: str) -> TeamMember:
+        """A new navigator account on the servers' database, reaching their Rasa."""
+        url = servers.database_url
+        return cls(url, staff_member(url, name=name), opener(servers))
+
+    def join(self, conversation_id: str) -> None:
+        """Join the conversation (the bot pauses)."""
+        with session_scope(self.database_url) as db:
+            takeover.join(db, self.open_conversation, conversation_id, load_staff(db, self.user_id),
+                          datetime.now(timezone.utc), self.live)  # fmt: skip
+
+    def send(self, conversation_id: str, text: str) -> None:
+        """Write to the visitor."""
+        with session_scope(self.database_url) as db:
+            takeover.send(db, self.open_conversation, conversation_id, load_staff(db, self.user_id),
+                          text, datetime.now(timezone.utc))  # fmt: skip
+
+    def hand_back(self, conversation_id: str, note: str = "") -> None:
+        """Hand the conversation back to the assistant."""
+        with session_scope(self.database_url) as db:
+            user = load_staff(db, self.user_id)
+            takeover.hand_back(db, self.open_conversation, conversation_id, user, note,
+                               datetime.now(timezone.utc))  # fmt: skip

@@ -13,16 +13,15 @@ import pytest
 from bot.conversations.events import events_after
 from bot.db.handoffs import Handoff
 from bot.db.session import session_scope
-from bot.handoff import state, takeover, watcher
+from bot.handoff import state, watcher
 from bot.settings import Settings
-from tests.support.takeover import alerts_to, load_staff, opener, staff_member, team_on_duty
+from tests.support.takeover import TeamMember, alerts_to, team_on_duty
 from tests.telegram.conftest import TelegramServers
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.telegram.test_webhook_e2e import keyboard_with, message_saying
 from tests.telegram.updates import message_update, new_chat_id
 
 pytestmark = pytest.mark.e2e
-LIVE = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:
@@ -58,19 +57,12 @@ def test_a_navigator_takes_over_a_telegram_chat_and_hands_it_back(
         message_saying(api, chat_id, "navigators on duty")
         assert {alert.recipient for alert in alerts_to(url, emails)} == set(emails)
 
-        user_id = staff_member(url, name="Maya Patel")
-        open_conversation = opener(servers)
-        with session_scope(url) as db:
-            takeover.join(
-                db, open_conversation, conversation, load_staff(db, user_id), utcnow(), LIVE
-            )
+        maya = TeamMember.new(servers, "Maya Patel")
+        maya.join(conversation)
         message_saying(api, chat_id, "Maya Patel from the Pilot Rock team has joined")
 
         for text in ("Hello, I'm Maya, a nurse navigator.", "What's worrying you most today?"):
-            with session_scope(url) as db:
-                takeover.send(
-                    db, open_conversation, conversation, load_staff(db, user_id), text, utcnow()
-                )
+            maya.send(conversation, text)
             sent = message_saying(api, chat_id, text)
             assert sent["text"].startswith("Maya Patel, Pilot Rock team:")
 
@@ -90,9 +82,7 @@ def test_a_navigator_takes_over_a_telegram_chat_and_hands_it_back(
         crisis = message_saying(api, chat_id, "988")
         assert crisis["message_id"] > api.messages_to(chat_id)[seen - 1]["message_id"]
 
-        with session_scope(url) as db:
-            takeover.hand_back(db, open_conversation, conversation, load_staff(db, user_id),
-                               "talked through hospital choice", utcnow())  # fmt: skip
+        maya.hand_back(conversation, "talked through hospital choice")
         message_saying(api, chat_id, "handed the chat back")
         keyboard_with(api, chat_id, "/book_call")
         assert all("hospital choice" not in text for text in texts_since(api, chat_id, 0))
@@ -122,18 +112,14 @@ def test_a_claimed_telegram_chat_without_replies_falls_back_to_a_call_back(
     with team_on_duty(url):
         visitor_says(telegram_servers, chat_id, "I need to speak to a human now")
         message_saying(api, chat_id, "navigators on duty")
-        user_id = staff_member(url, name="Sam Ortiz")
-        open_conversation = opener(servers)
-        with session_scope(url) as db:
-            takeover.join(
-                db, open_conversation, conversation, load_staff(db, user_id), utcnow(), LIVE
-            )
+        sam = TeamMember.new(servers, "Sam Ortiz")
+        sam.join(conversation)
         message_saying(api, chat_id, "Sam Ortiz from the Pilot Rock team has joined")
 
         settings = Settings(handoff_reply_minutes=5, handoff_claim_minutes=5)
         later = utcnow() + timedelta(minutes=6)
         sessions = lambda: session_scope(url)  # noqa: E731
-        assert watcher.apply_limits(sessions, open_conversation, later, settings) == 1
+        assert watcher.apply_limits(sessions, sam.open_conversation, later, settings) == 1
         message_saying(api, chat_id, "had to step away")
         keyboard_with(api, chat_id, "/book_call")
         visitor_says(telegram_servers, chat_id, "what does the intro call involve?")
