@@ -1,6 +1,6 @@
 """Handing the visitor over to a person: live when the team is on duty, a call back otherwise."""
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, SlotSet
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from actions.messages import latest_metadata
 from bot.availability import navigators_on_duty, team_back_at
 from bot.db.handoffs import Handoff
+from bot.db.models import utcnow
 from bot.db.repository import create_callback_request
 from bot.db.session import session_scope
 from bot.handoff import alerts, notices, state
@@ -22,11 +23,6 @@ BOOK_BUTTON = {"title": "Book the free call", "payload": "/book_call"}
 # Actions run through the HTTP API (not after a visitor's message) end by listening, so the
 # visitor's next message follows an `action_listen` as the rules expect.
 LISTEN = ActionExecuted("action_listen")
-
-
-def utcnow() -> datetime:
-    """The current time, aware UTC."""
-    return datetime.now(timezone.utc)
 
 
 def visitor_zone(tracker: Tracker) -> str:

@@ -101,6 +101,27 @@ def user(session: Session) -> StaffUser:
     return user
 
 
+def navigator_account(session: Session, username: str, display_name: str) -> StaffUser:
+    """A committed navigator account (its password is never used)."""
+    user = StaffUser(username=username, display_name=display_name, role="navigator",
+                     password_hash="unused", active=True, failed_logins=0)  # fmt: skip
+    session.add(user)
+    session.commit()
+    return user
+
+
+@pytest.fixture
+def ana(session: Session) -> StaffUser:
+    """A navigator account: the one who joins."""
+    return navigator_account(session, "ana", "Ana Ortiz")
+
+
+@pytest.fixture
+def ben(session: Session) -> StaffUser:
+    """A second navigator account."""
+    return navigator_account(session, "ben", "Ben Okafor")
+
+
 def visitor_event(session: Session, conversation_id: str, text: str) -> int:
     """The event id of the visitor message `text` in a conversation."""
     events = load_events(session, conversation_id)

@@ -141,27 +141,6 @@ def opener(rasa: FakeRasa, settings: Settings) -> Callable[[str], Conversation]:
     return open_conversation
 
 
-def account(session: Session, username: str, display_name: str) -> StaffUser:
-    """A committed navigator account."""
-    user = StaffUser(username=username, display_name=display_name, role="navigator",
-                     password_hash="unused", active=True, failed_logins=0)  # fmt: skip
-    session.add(user)
-    session.commit()
-    return user
-
-
-@pytest.fixture
-def ana(session: Session) -> StaffUser:
-    """The navigator who joins."""
-    return account(session, "ana", "Ana Ortiz")
-
-
-@pytest.fixture
-def ben(session: Session) -> StaffUser:
-    """Another navigator."""
-    return account(session, "ben", "Ben Okafor")
-
-
 def visitor_wrote(session: Session, conversation_id: str, at: datetime) -> None:
     """The visitor's conversation on the website chat, last message at `at`."""
     script = Script(at - timedelta(seconds=8), channel="socketio")  # an event every 4 s

@@ -26,27 +26,6 @@ HEALTH_DETAIL = "my mother's chemo was stopped after the biopsy"
 MINUTE = timedelta(minutes=1)
 
 
-def staff(session: Session, username: str, display_name: str) -> StaffUser:
-    """A committed navigator account (the password hash is not used here)."""
-    user = StaffUser(username=username, display_name=display_name, role="navigator",
-                     password_hash="unused", active=True, failed_logins=0)  # fmt: skip
-    session.add(user)
-    session.commit()
-    return user
-
-
-@pytest.fixture
-def ana(session: Session) -> StaffUser:
-    """The first navigator account."""
-    return staff(session, "ana", "Ana Ortiz")
-
-
-@pytest.fixture
-def ben(session: Session) -> StaffUser:
-    """A second navigator account."""
-    return staff(session, "ben", "Ben Okafor")
-
-
 def navigator(
     session: Session, email: str, zone: str, weekly: dict[str, list[str]], active: bool = True
 ) -> Navigator:
