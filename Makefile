@@ -11,7 +11,8 @@ SPACY := var/spacy/en_pilotrock/meta.json
 NODE := node_modules/.package-lock.json
 MINILM_VERSION := 0.1.2
 TRAINING := config.yml domain.yml $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml) \
-	$(wildcard data/answers/*.yml bot/nlu/*.py) bot/safety.py bot/answer_model.py bot/sentence_encoder.py
+	$(wildcard data/answers/*.yml data/safety/*.yml data/patterns/*.yml bot/nlu/*.py) bot/safety.py bot/risk.py \
+	bot/risk_model.py bot/answer_model.py bot/sentence_encoder.py
 
 # Python 3.10 (Rasa 3.6 refuses 3.11): PATH first, then pyenv's installs.
 PYTHON310 ?= $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10.*/bin/python3.10 \

@@ -1,38 +1,38 @@
-"""Safety actions: the emergency interruption, and the check when only the classifier is worried."""
+"""Safety actions: the emergency reply (numbers first, any form paused) and carrying on after it."""
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.messages import latest_entities, latest_intent
+from actions.assessment import answer_from_entities
+from actions.messages import latest_entities
 from bot.emergency import (
+    ACUTE,
+    CARRY_ON_BUTTONS,
+    CARRY_ON_TEXT,
+    CLOSING,
     CRISIS,
-    DANGER_CHECK_BUTTONS,
-    DANGER_CHECK_TEXT,
-    NO_DANGER_TEXT,
     RED_FLAG,
     emergency_messages,
 )
+from bot.recommendation import SIDES
 
-DANGER_CHECK = "danger_check"
+PAUSED_LOOP = "paused_loop"  # the form the emergency reply paused, resumed on "we're safe"
+RESUMABLE = frozenset({"assessment_form", "lead_form", "booking_form"})
 
 
 def red_flag_kind(tracker: Tracker) -> str | None:
-    """The most urgent red-flag kind the NLU guard attached to the latest message."""
+    """The most urgent kind the message guard attached to the latest message (None: unknown)."""
     kinds = set(latest_entities(tracker, RED_FLAG))
-    if CRISIS in kinds:
-        return CRISIS
-    return next(iter(kinds), None)
-
-
-def has_red_flag(tracker: Tracker) -> bool:
-    """Whether the deterministic guard flagged the latest message."""
-    return bool(latest_entities(tracker, RED_FLAG))
+    for kind in (CRISIS, ACUTE):
+        if kind in kinds and len(kinds) == 1:
+            return kind
+    return None  # unclear, mixed or unknown: both numbers
 
 
 class ActionEmergency(Action):
-    """Give 911 / 988 at once on a red flag or a confirmed danger; otherwise ask once."""
+    """Give 911 / 988 at once, whatever else was going on; pause any form, answers kept."""
 
     def name(self) -> str:
         """Action name."""
@@ -41,34 +41,41 @@ class ActionEmergency(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Send the emergency guidance and stop any form, or ask whether anyone is in danger."""
-        asked = bool(tracker.get_slot(DANGER_CHECK))
-        if not has_red_flag(tracker) and not asked and latest_intent(tracker) == "emergency":
-            dispatcher.utter_message(text=DANGER_CHECK_TEXT, buttons=DANGER_CHECK_BUTTONS)
-            return [SlotSet(DANGER_CHECK, True)]
+        """Send the numbers, then offer to carry on; remember the paused form."""
         for text in emergency_messages(red_flag_kind(tracker)):
             dispatcher.utter_message(text=text)
-        events: list[EventType] = [
-            SlotSet("emergency_triggered", True),
-            SlotSet(DANGER_CHECK, None),
-        ]
-        if tracker.active_loop.get("name"):
+        dispatcher.utter_message(text=CLOSING, buttons=CARRY_ON_BUTTONS)
+        events: list[EventType] = [SlotSet("emergency_triggered", True)]
+        loop = tracker.active_loop.get("name")
+        if loop:
+            events += [*kept_answer(tracker), SlotSet(PAUSED_LOOP, loop)]
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
         return events
 
 
-class ActionNoDanger(Action):
-    """The visitor says nobody is in danger: carry on where they were, answers kept."""
+class ActionCarryOn(Action):
+    """The visitor says everyone is safe: back to where they were, answers kept."""
 
     def name(self) -> str:
         """Action name."""
-        return "action_no_danger"
+        return "action_carry_on"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Thank them, keep the safety numbers in view, and clear the pending check."""
-        dispatcher.utter_message(text=NO_DANGER_TEXT)
-        if not tracker.active_loop.get("name"):
-            dispatcher.utter_message(response="utter_how_can_i_help")
-        return [SlotSet(DANGER_CHECK, None)]
+        """Keep the numbers in view, then resume the paused form or ask how to help."""
+        dispatcher.utter_message(text=CARRY_ON_TEXT)
+        loop = tracker.get_slot(PAUSED_LOOP)
+        if loop in RESUMABLE:
+            return [SlotSet(PAUSED_LOOP, None), FollowupAction(loop)]
+        dispatcher.utter_message(response="utter_how_can_i_help")
+        return [SlotSet(PAUSED_LOOP, None)]
+
+
+def kept_answer(tracker: Tracker) -> list[EventType]:
+    """The answer to the open question the answer model read from the same message, if any."""
+    slot = tracker.get_slot("requested_slot")
+    if tracker.active_loop.get("name") != "assessment_form" or slot not in SIDES:
+        return []
+    value = answer_from_entities(tracker, slot)
+    return [SlotSet(slot, value)] if value else []

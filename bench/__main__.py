@@ -1,4 +1,4 @@
-"""Print NLU quality, red-flag recall, training time, REST latency and server memory."""
+"""Print NLU quality, safety recall per category, training time, latency and memory."""
 
 import shutil
 import statistics
@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 from sklearn.metrics import accuracy_score, f1_score
 
+from bench.safety import cross_validated_figures, heldout_figures
 from bot.safety import default_guard
 from tests.e2e.test_nlu_heldout import heldout_examples
 from tests.support.assessment import (
@@ -62,10 +63,10 @@ def answer_figures(servers: Servers) -> None:
             f"held-out answers, {question}: accuracy {accuracy(confusion):.3f} "
             f"of {sum(confusion.values())} (target >= 0.95); {cells}"
         )
-    alarms, checks, total = false_alarms(servers)
+    alarms, notes, lost, total = false_alarms(servers)
     print(
         f"false-alarm set: {len(alarms)}/{total} got an emergency reply (target 0); "
-        f"{checks} got the are-you-safe check"
+        f"{notes} of them only the one-line safety note, {len(lost)} lost progress (target 0)"
     )
     harmed, correct, total = destructive_outcomes(servers)
     print(
@@ -167,10 +168,12 @@ def main() -> None:
         running_servers(Path(workdir)) as servers,
     ):
         nlu_figures(servers)
+        heldout_figures(servers)
         answer_figures(servers)
         latency_figures(servers, concurrency=1, conversations=20, rounds=2)
         latency_figures(servers, concurrency=10, conversations=60, rounds=3)
         memory_figure(servers.rasa_pid)
+    cross_validated_figures()
     training_figure()
 
 

@@ -11,9 +11,10 @@ ACUTE_MESSAGES = [
 ]
 
 CRISIS_MESSAGES = [
-    "I'm really sorry you're going through this, and I'm glad you said something.",
     "Please call or text 988 now to reach the Suicide & Crisis Lifeline: it's free, "
     "confidential and open 24/7. If you're in immediate danger, call 911.",
+    "I'm really sorry you're going through this, and I'm glad you told me. You don't have to "
+    "face this alone.",
 ]
 
 UNSPECIFIED_MESSAGES = [
@@ -22,29 +23,28 @@ UNSPECIFIED_MESSAGES = [
     "night. I'm only a chat assistant and can't help in an emergency.",
 ]
 
-CLOSING = "I'll stop the questions here. When you're safe, I'm here if you want to continue."
+CLOSING = (
+    "I've paused everything else for now. If I've misread you and everyone is safe, tap below "
+    "and we'll pick up right where we left off."
+)
+CARRY_ON = "carry_on"  # the intent of "we're safe, carry on"
+CARRY_ON_BUTTONS = [{"title": "We're safe, carry on", "payload": f"/{CARRY_ON}"}]
+
+# Moderate risk: one line before the normal reply (bot.runtime.safety_note).
+SAFETY_NOTE = (
+    "Just in case: if anyone is in danger right now, call 911. If you're having thoughts of "
+    "suicide or self-harm, call or text 988, any time."
+)
+CARRY_ON_TEXT = (
+    "Thank you, I'm glad you're safe. If that changes, call 911, or call or text 988. "
+    "Let's carry on."
+)
 
 
 def emergency_messages(kind: str | None) -> list[str]:
-    """The messages for a red-flag kind (acute, crisis, or unknown)."""
+    """The messages for a risk kind (acute, crisis, or unclear / unknown), before the closing."""
     if kind == CRISIS:
-        body = CRISIS_MESSAGES
-    elif kind == ACUTE:
-        body = ACUTE_MESSAGES
-    else:
-        body = UNSPECIFIED_MESSAGES
-    return [*body, CLOSING]
-
-
-# When only the intent classifier (no red flag) thinks a message may be an emergency.
-DANGER_CHECK_TEXT = (
-    "I want to make sure you're safe. Is someone in danger right now, or having thoughts of "
-    "suicide or self-harm?"
-)
-DANGER_CHECK_BUTTONS = [
-    {"title": "Yes, someone is in danger", "payload": "/affirm"},
-    {"title": "No, we're safe", "payload": "/deny"},
-]
-NO_DANGER_TEXT = (
-    "Thank you, I'm glad. If that changes, call 911, or call or text 988. Let's carry on."
-)
+        return list(CRISIS_MESSAGES)
+    if kind == ACUTE:
+        return list(ACUTE_MESSAGES)
+    return list(UNSPECIFIED_MESSAGES)

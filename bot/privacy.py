@@ -22,6 +22,7 @@ from bot.db.reviews import (
     ConversationNote,
     ConversationReview,
     ConversationTag,
+    RiskAnnotation,
 )
 from bot.db.telegram import TelegramUpdate
 
@@ -37,6 +38,7 @@ CONVERSATION_TABLES: tuple[Table, ...] = tuple(
         ConversationNote,
         Annotation,
         AnswerAnnotation,
+        RiskAnnotation,
     )
 )
 
@@ -74,8 +76,8 @@ def erase_conversation(session: Session, conversation_id: str, *, actor: str) ->
     """Delete a conversation and everything learned in it, in the caller's transaction.
 
     Removes its Rasa events, its leads with their bookings and those bookings' outbox
-    messages, its callback requests, index entry, review, tags, notes, intent annotations and
-    answer labels, and records one audit entry with the counts only.
+    messages, its callback requests, index entry, review, tags, notes, intent annotations,
+    answer labels and risk labels, and records one audit entry with the counts only.
     """
     counts = delete_conversations(session, [conversation_id])
     lead_ids = session.scalars(select(Lead.id).where(Lead.conversation_id == conversation_id))

@@ -22,6 +22,8 @@ ACUTE = "acute"
 CRISIS = "crisis"
 KINDS = (CRISIS, ACUTE)  # most urgent first
 CATEGORY_KEYS = {"kind", "description", "phrases", "patterns", "exclude"}
+CONTEXT_KEYS = ("historical", "hypothetical", "present")
+SENTENCE_ENDS = frozenset({".", "!", "?", ";"})
 RULE_KEYS = {"phrases", "patterns"}
 _CLEAN = [
     (re.compile(r"<[^<>]{0,300}>"), " "),  # HTML tags
@@ -86,15 +88,52 @@ class _Rules:
         return [Span(doc, start, end, label=key) for key, start, end in matches]
 
 
+class Context:
+    """Sentence context that takes a flag out of the present, in the manner of ConText.
+
+    A flag whose sentence places it in the past ("years ago", "when I was 19") or in a
+    hypothetical ("what should I do if he ever...") is not a present danger, unless the same
+    sentence also speaks of now ("right now", "again", "just").
+    """
+
+    def __init__(self, rules: Mapping[str, Any] | None) -> None:
+        """Compile the context regular expressions (none: every flag counts)."""
+        rules = rules or {}
+        if not isinstance(rules, Mapping) or set(rules) - set(CONTEXT_KEYS):
+            raise ValueError(f"'context' must be a mapping with keys among {CONTEXT_KEYS}")
+        self._rules = {key: _alternation(key, rules.get(key) or []) for key in CONTEXT_KEYS}
+
+    def removes(self, sentence: str) -> bool:
+        """Whether the sentence is history or a hypothetical, and says nothing of now."""
+        historical, hypothetical, present = (self._rules[k] for k in CONTEXT_KEYS)
+        distant = any(r is not None and r.search(sentence) for r in (historical, hypothetical))
+        return distant and not (present is not None and present.search(sentence))
+
+
+def _alternation(key: str, expressions: Any) -> re.Pattern[str] | None:
+    """One case-insensitive pattern matching any of the expressions, or None."""
+    if not isinstance(expressions, list) or not all(isinstance(e, str) for e in expressions):
+        raise ValueError(f"context {key!r} must be a list of regular expressions")
+    if not expressions:
+        return None
+    try:
+        return re.compile("|".join(f"(?:{e})" for e in expressions), re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"context {key!r}: {exc}") from exc
+
+
 class RedFlagGuard:
     """Deterministic red-flag detector built on spaCy's Matcher and PhraseMatcher."""
 
-    def __init__(self, categories: Mapping[str, Any]) -> None:
-        """Compile the categories of a red-flag pattern file."""
+    def __init__(
+        self, categories: Mapping[str, Any], context: Mapping[str, Any] | None = None
+    ) -> None:
+        """Compile the categories of a red-flag pattern file and its sentence context."""
         if not isinstance(categories, Mapping) or not categories:
             raise ValueError("red-flag patterns need a non-empty 'categories' mapping")
         self._nlp = spacy.blank("en")
         self._include, self._exclude = _Rules(self._nlp), _Rules(self._nlp)
+        self._context = Context(context)
         self.kinds: dict[str, str] = {}
         for name, spec in categories.items():
             try:
@@ -111,7 +150,7 @@ class RedFlagGuard:
             raise ValueError(f"{path}: invalid YAML: {exc}") from exc
         if not isinstance(data, Mapping):
             raise ValueError(f"{path}: expected a mapping with a 'categories' key")
-        return cls(data.get("categories"))
+        return cls(data.get("categories"), data.get("context"))
 
     def find_all(self, text: str) -> list[RedFlag]:
         """Every red flag in the text, in reading order (longest span per category)."""
@@ -120,7 +159,12 @@ class RedFlagGuard:
             return []
         doc = self._nlp.make_doc(clean)
         vetoes = self._exclude(doc)
-        kept = [s for s in self._include(doc) if not any(_vetoes(v, s) for v in vetoes)]
+        kept = [
+            s
+            for s in self._include(doc)
+            if not any(_vetoes(v, s) for v in vetoes)
+            and not self._context.removes(_sentence(doc, s).text)
+        ]
         by_category: dict[int, list[Span]] = {}
         for span in kept:
             by_category.setdefault(span.label, []).append(span)
@@ -151,6 +195,16 @@ def _compile(name: str, spec: Any, include: _Rules, exclude: _Rules) -> str:
         raise ValueError("'exclude' must be a mapping with 'phrases' and/or 'patterns'")
     exclude.add(name, vetoes)
     return str(spec["kind"])
+
+
+def _sentence(doc: Doc, span: Span) -> Span:
+    """The sentence around a span: from the previous sentence end to the next one."""
+    start, end = span.start, span.end
+    while start > 0 and doc[start - 1].text not in SENTENCE_ENDS:
+        start -= 1
+    while end < len(doc) and doc[end].text not in SENTENCE_ENDS:
+        end += 1
+    return doc[start:end]
 
 
 def _vetoes(veto: Span, flag: Span) -> bool:

@@ -59,15 +59,22 @@ def phases(scale: float) -> list[Phase]:
     ]  # fmt: skip
 
 
-async def visitor_loop(n: int, cluster: Cluster, ledger: Ledger, stop: asyncio.Event,
-                       http: aiohttp.ClientSession, think: tuple[float, float]) -> None:
+async def visitor_loop(
+    n: int,
+    cluster: Cluster,
+    ledger: Ledger,
+    stop: asyncio.Event,
+    http: aiohttp.ClientSession,
+    think: tuple[float, float],
+) -> None:
     """One seat: visitors one after another until the run stops; every fifth one books."""
     rng = random.Random(n)
     scripts = conversations()
     while not stop.is_set():
         sender = f"soak-{n}-{uuid.uuid4().hex[:10]}"
-        client = RestClient(http, cluster.url, sender) if n % 2 else SocketClient(cluster.url,
-                                                                                   sender)
+        client = (
+            RestClient(http, cluster.url, sender) if n % 2 else SocketClient(cluster.url, sender)
+        )
         visitor = Visitor(client, ledger, rng, think)
         try:
             await visitor.run(rng.choice(scripts), books=rng.random() < 0.2)
@@ -137,8 +144,11 @@ def report_phases(ledger: Ledger, plan: list[Phase]) -> dict[str, float]:
 def summary_line(ledger: Ledger, findings: Findings) -> str:
     """The last line: totals, and 'consistent' only when every check held."""
     told = findings.bookings_told
-    index = "index consistent" if not findings.index_gaps else (
-        f"index INCONSISTENT ({findings.index_gaps} conversations behind)")
+    index = (
+        "index consistent"
+        if not findings.index_gaps
+        else (f"index INCONSISTENT ({findings.index_gaps} conversations behind)")
+    )
     return (f"soak: {len(ledger.sent)} messages, {len(ledger.errors)} errors, "
             f"{findings.lost} lost, {findings.duplicated} duplicated, "
             f"bookings {findings.bookings_found}/{told}, {index}")  # fmt: skip
@@ -151,20 +161,26 @@ def report(ledger: Ledger, findings: Findings, plan: list[Phase]) -> None:
     print(f"\n  throughput: one replica {one:.1f} msg/s, two replicas {two:.1f} msg/s "
           f"(x{two / one if one else 0:.2f})")  # fmt: skip
     expected = sum(ledger.recommendations)
-    print(f"  visitors: {len(ledger.senders)}, recommendations as scripted: "
-          f"{expected}/{len(ledger.recommendations)}, retried messages: "
-          f"{sum(1 for s in ledger.sent if s.attempts > 1)}, gave up: {ledger.gave_up}")
+    print(
+        f"  visitors: {len(ledger.senders)}, recommendations as scripted: "
+        f"{expected}/{len(ledger.recommendations)}, retried messages: "
+        f"{sum(1 for s in ledger.sent if s.attempts > 1)}, gave up: {ledger.gave_up}"
+    )
     kinds: dict[str, int] = {}
     for _, kind in ledger.errors:
         kinds[kind] = kinds.get(kind, 0) + 1
     print(f"  errors seen by visitors: {kinds or 'none'}")
-    print(f"  checks: out of order {findings.out_of_order}, untold bookings "
-          f"{findings.untold_bookings}, locks held {findings.locks_held}")
+    print(
+        f"  checks: out of order {findings.out_of_order}, untold bookings "
+        f"{findings.untold_bookings}, locks held {findings.locks_held}"
+    )
     for message_id in findings.lost_ids[:10]:
         lost = next(s for s in ledger.sent if s.message_id == message_id)
         phase = next((p.name for p in plan if p.started <= lost.started < p.ended), "drain")
-        print(f"  lost: {lost.sender} in phase '{phase}', {lost.attempts} attempt(s), "
-              f"{lost.latency * 1000:.0f} ms")
+        print(
+            f"  lost: {lost.sender} in phase '{phase}', {lost.attempts} attempt(s), "
+            f"{lost.latency * 1000:.0f} ms"
+        )
     print(summary_line(ledger, findings))
 
 

@@ -106,9 +106,7 @@ def check_locks(findings: Findings, ledger: Ledger, redis_url: str) -> None:
             findings.locks_held += bool(lock.tickets)
 
 
-def verify(
-    ledger: Ledger, database_url: str, redis_url: str, index_wait: float = 60.0
-) -> Findings:
+def verify(ledger: Ledger, database_url: str, redis_url: str, index_wait: float = 60.0) -> Findings:
     """Run every check."""
     engine = create_engine(database_url, pool_pre_ping=True)
     findings = Findings()

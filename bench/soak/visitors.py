@@ -153,8 +153,10 @@ class SocketClient:
         while not self.inbox.empty():
             self.inbox.get_nowait()  # late replies to an earlier attempt
         try:
-            self.sio.emit("user_uttered", {"message": text,
-                                           "metadata": {**metadata, "message_id": message_id}})
+            self.sio.emit(
+                "user_uttered",
+                {"message": text, "metadata": {**metadata, "message_id": message_id}},
+            )
             replies = [self.inbox.get(timeout=SOCKET_REPLY_TIMEOUT)]
         except (queue.Empty, socketio.exceptions.SocketIOError) as error:
             raise NoReplyError("silence") from error

@@ -11,53 +11,77 @@ from bot.privacy import PurgeReport, purge_older_than
 from bot.settings import get_settings
 
 if TYPE_CHECKING:  # the module loads Rasa's training-data reader: imported only when exporting
-    from bot.conversations.annotations import AnswerExport
+    from bot.conversations.annotations import AnswerExport, ExportResult, RiskExport
 
 DEFAULT_EXPORT = VAR / "annotations" / "nlu-annotations.yml"
 DEFAULT_ANSWERS_EXPORT = VAR / "annotations" / "answers"
+DEFAULT_SAFETY_EXPORT = VAR / "annotations" / "safety"
 EXPORT_ACTOR = "cli:export-annotations"
 RETENTION_ACTOR = "cli:retention"
 
 
 def export_annotations(args: argparse.Namespace) -> int:
-    """Write intent annotations as NLU YAML and answer labels as answer-model files; report both."""
+    """Write intent annotations as NLU YAML, answer and risk labels as model files; report all."""
     # Imported here: it loads Rasa's training-data reader, which other commands do not need.
     from bot.conversations import annotations
 
     if args.answers_out.resolve() == args.answers_training_dir.resolve():
         raise ValueError("--answers-out must not be the answer training data it is checked against")
+    if args.safety_out.resolve() == args.safety_training_dir.resolve():
+        raise ValueError("--safety-out must not be the safety training data it is checked against")
     with session_scope() as session:
         result = annotations.export_annotations(session, args.training_dir)
         answers = annotations.export_answer_annotations(session, args.answers_training_dir)
+        risks = annotations.export_risk_annotations(session, args.safety_training_dir)
         annotations.write_export(result, args.out)
         written = annotations.write_answer_export(answers, args.answers_out)
+        risk_written = annotations.write_risk_export(risks, args.safety_out)
+        details = export_counts("", result) | export_counts("answers_", answers)
+        details |= export_counts("risk_", risks)
         audit.record(
-            session, actor=EXPORT_ACTOR, action="export_annotations", target_type="annotations",
-            details={"exported": result.exported, "duplicates": result.duplicates,
-                     "conflicts": len(result.conflicts), "answers_exported": answers.exported,
-                     "answers_duplicates": answers.duplicates,
-                     "answers_conflicts": len(answers.conflicts)},
-        )  # fmt: skip
+            session,
+            actor=EXPORT_ACTOR,
+            action="export_annotations",
+            target_type="annotations",
+            details=details,
+        )
     print(f"wrote {args.out}")
     print(f"exported: {result.exported}")
     print(f"duplicates: {result.duplicates} (already in the training data; not exported again)")
     print(f"conflicts: {len(result.conflicts)} (labelled differently; not exported)")
     for conflict in result.conflicts:
         print(f"  {conflict.describe()}")
-    print(answer_report(answers, written, args.answers_out))
+    print(model_report("answer", "answer", answers, written, args.answers_out))
+    print(model_report("risk", "safety", risks, risk_written, args.safety_out))
     return 0
 
 
-def answer_report(answers: "AnswerExport", written: list[Path], folder: Path) -> str:
-    """The answer-label part of the export report (ids and values, never the texts)."""
-    lines = [f"wrote {path}" for path in written] or [f"no answer-model files to write in {folder}"]
+def export_counts(
+    prefix: str, export: "ExportResult | AnswerExport | RiskExport"
+) -> dict[str, int]:
+    """One export's counts for the audit entry, their keys starting with `prefix`."""
+    return {
+        f"{prefix}exported": export.exported,
+        f"{prefix}duplicates": export.duplicates,
+        f"{prefix}conflicts": len(export.conflicts),
+    }
+
+
+def model_report(
+    kind: str, data: str, export: "AnswerExport | RiskExport", written: list[Path], folder: Path
+) -> str:
+    """The `kind` labels' part of the export report (ids and labels, never the texts).
+
+    `data` names the training data the labels were checked against (answer, safety).
+    """
+    lines = [f"wrote {path}" for path in written] or [f"no {kind}-model files to write in {folder}"]
     lines += [
-        f"answer labels exported: {answers.exported}",
-        f"answer duplicates: {answers.duplicates} (already in the answer training data; "
+        f"{kind} labels exported: {export.exported}",
+        f"{kind} duplicates: {export.duplicates} (already in the {data} training data; "
         "not exported again)",
-        f"answer conflicts: {len(answers.conflicts)} (labelled differently; not exported)",
+        f"{kind} conflicts: {len(export.conflicts)} (labelled differently; not exported)",
     ]
-    lines += [f"  {conflict.describe()}" for conflict in answers.conflicts]
+    lines += [f"  {conflict.describe()}" for conflict in export.conflicts]
     return "\n".join(lines)
 
 
@@ -101,6 +125,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         help="folder for the answer-model files (<question>.yml)")  # fmt: skip
     export.add_argument("--answers-training-dir", type=Path, default=DATA / "answers",
                         help="answer-model training data to check against")  # fmt: skip
+    export.add_argument(
+        "--safety-out",
+        type=Path,
+        default=DEFAULT_SAFETY_EXPORT,
+        help="folder for the risk-model files (<label>.yml)",
+    )
+    export.add_argument(
+        "--safety-training-dir",
+        type=Path,
+        default=DATA / "safety",
+        help="risk-model training data to check against",
+    )
     export.set_defaults(func=export_annotations)
     retention = sub.add_parser("retention", help="data retention")
     act = retention.add_subparsers(dest="action", required=True)

@@ -1,12 +1,15 @@
-"""Staff intent annotations and answer labels exported as training data, checked against data/."""
+"""Staff intent annotations, answer and risk labels as training data, checked against data/."""
 
 from __future__ import annotations
 
 import io
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from rasa.shared.nlu.training_data.entities_parser import ENTITY_REGEX
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
@@ -15,14 +18,22 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarStri
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.reviews import Annotation, AnswerAnnotation, answer_values
+from bot.answer_model import load_examples
+from bot.db.reviews import RISK_LABELS, Annotation, AnswerAnnotation, RiskAnnotation, answer_values
 from bot.paths import DATA
 from bot.recommendation import ASSESSMENT_SLOTS
+from bot.risk_model import load_safety_examples
 
 TRAINING_DIR = DATA / "nlu"
 ANSWERS_TRAINING_DIR = DATA / "answers"
+SAFETY_TRAINING_DIR = DATA / "safety"
+STAFF_CATEGORY = "staff_labels"  # the category of exported risk labels in data/safety files
 NLU_VERSION = "3.1"
 SQUARE_BRACKETS = str.maketrans("[]", "()")
+
+Row = TypeVar("Row", Annotation, AnswerAnnotation, RiskAnnotation)  # a staff label's row
+Key = TypeVar("Key", str, tuple[str, str])  # a label group: normalised text (and question)
+Found = TypeVar("Found")  # a conflict as reported
 
 
 @dataclass(frozen=True)
@@ -36,11 +47,8 @@ class Conflict:
 
     def describe(self) -> str:
         """One line naming the annotations and intents involved, without the text."""
-        ids = ", ".join(f"#{i}" for i in self.annotation_ids)
-        where = f"annotated {', '.join(self.annotated)}"
-        if self.training:
-            where += f"; training data has {', '.join(self.training)}"
-        return f"annotations {ids}: {where}"
+        where = disagreement("annotated", self.annotated, self.training)
+        return f"annotations {id_list(self.annotation_ids)}: {where}"
 
 
 @dataclass(frozen=True)
@@ -54,32 +62,61 @@ class ExportResult:
 
 
 @dataclass(frozen=True)
-class AnswerConflict:
-    """Answer labels whose text is labelled otherwise for the same question; none are exported."""
+class LabelConflict:
+    """Answer or risk labels whose text is labelled otherwise; none are exported."""
 
-    question: str
     text: str  # the normalised text (visitor words: show to staff only, never log it)
     label_ids: tuple[int, ...]
-    labelled: tuple[str, ...]  # the values staff chose
-    training: tuple[str, ...]  # the values data/answers gives the same text
+    labelled: tuple[str, ...]  # the labels staff chose
+    training: tuple[str, ...]  # the labels the training data gives the same text
 
     def describe(self) -> str:
-        """One line naming the labels, question and values involved, without the text."""
-        ids = ", ".join(f"#{i}" for i in self.label_ids)
-        where = f"labelled {', '.join(self.labelled)}"
-        if self.training:
-            where += f"; training data has {', '.join(self.training)}"
-        return f"answer labels {ids} ({self.question}): {where}"
+        """One line naming the labels involved, without the text."""
+        return f"{self.subject()}: {disagreement('labelled', self.labelled, self.training)}"
+
+    def subject(self) -> str:
+        """The labels' kind and ids, as `describe` starts."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
-class AnswerExport:
-    """The answer-model files to write and what was left out."""
+class AnswerConflict(LabelConflict):
+    """Answer labels whose text is labelled otherwise for the same question (in data/answers)."""
 
-    files: dict[str, str]  # question -> YAML of <question>.yml; only questions with examples
-    exported: int  # examples written, all questions together
-    duplicates: int  # labels already in data/answers (or exported once already)
-    conflicts: list[AnswerConflict]
+    question: str
+
+    def subject(self) -> str:
+        """The labels' ids and question."""
+        return f"answer labels {id_list(self.label_ids)} ({self.question})"
+
+
+@dataclass(frozen=True)
+class RiskConflict(LabelConflict):
+    """Risk labels whose text is labelled otherwise (in data/safety)."""
+
+    def subject(self) -> str:
+        """The labels' ids."""
+        return f"risk labels {id_list(self.label_ids)}"
+
+
+@dataclass(frozen=True)
+class ModelExport(Generic[Found]):
+    """A model's training files to write and what was left out."""
+
+    files: dict[str, str]  # name -> YAML of <name>.yml; only names with examples
+    exported: int  # examples written, all files together
+    duplicates: int  # labels already in the training data (or exported once already)
+    conflicts: list[Found]
+
+
+@dataclass(frozen=True)
+class AnswerExport(ModelExport[AnswerConflict]):
+    """The answer-model files (question -> YAML of <question>.yml) to write; see ModelExport."""
+
+
+@dataclass(frozen=True)
+class RiskExport(ModelExport[RiskConflict]):
+    """The risk-model files (label -> YAML of <label>.yml) to write; see ModelExport."""
 
 
 def one_line(text: str) -> str:
@@ -102,37 +139,137 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", clean_text(text)).casefold()
 
 
+def id_list(ids: tuple[int, ...]) -> str:
+    """Label ids as a conflict names them: `#3, #7`."""
+    return ", ".join(f"#{i}" for i in ids)
+
+
+def disagreement(verb: str, chosen: tuple[str, ...], training: tuple[str, ...]) -> str:
+    """What staff chose and, if anything, what the training data gives the same text."""
+    where = f"{verb} {', '.join(chosen)}"
+    return f"{where}; training data has {', '.join(training)}" if training else where
+
+
+def known_labels(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """Normalised text -> the labels that (text, label) training pairs give it."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for text, label in pairs:
+        found[normalise(text)].add(label)
+    return found
+
+
+def by_text(row: Row, text: str) -> str:
+    """The group of an intent or risk label: its normalised text."""
+    return text
+
+
+def by_question(row: AnswerAnnotation, text: str) -> tuple[str, str]:
+    """The group of an answer label: its question and normalised text."""
+    return (row.question, text)
+
+
+@dataclass(frozen=True)
+class LabelKind(Generic[Row, Key, Found]):
+    """How one kind of staff label is grouped, read, exported and reported."""
+
+    model: type[Row]
+    group: Callable[[Row, str], Key]  # a row's group, given its normalised text
+    label: Callable[[Row], str]  # what staff chose
+    clean: Callable[[str], str]  # the text as exported
+    conflict: Callable[[Key, tuple[int, ...], tuple[str, ...], tuple[str, ...]], Found]
+
+
+@dataclass(frozen=True)
+class Checked(Generic[Key, Found]):
+    """Staff labels checked against the training data: the new examples and what is left out."""
+
+    new: list[tuple[Key, str, str]]  # each new example's group, label and exported text
+    duplicates: int  # labels already in the training data (or exported once already)
+    conflicts: list[Found]
+
+
+def grouped(rows: Iterable[Row], group: Callable[[Row, str], Key]) -> dict[Key, list[Row]]:
+    """Rows by their group, in row order; rows whose text normalises to nothing are left out."""
+    groups: dict[Key, list[Row]] = defaultdict(list)
+    for row in rows:
+        key = normalise(row.text)
+        if key:
+            groups[group(row, key)].append(row)
+    return groups
+
+
+def check_labels(
+    session: Session, kind: LabelKind[Row, Key, Found], known: Mapping[Key, set[str]]
+) -> Checked[Key, Found]:
+    """Every label of a kind, one example per group, unless a duplicate or in conflict."""
+    rows = session.scalars(select(kind.model).order_by(kind.model.id))
+    new: list[tuple[Key, str, str]] = []
+    duplicates, conflicts = 0, []
+    for key, group in grouped(rows, kind.group).items():
+        labelled = sorted({kind.label(row) for row in group})
+        training = sorted(known.get(key, set()))
+        if len(labelled) > 1 or (training and training != labelled):
+            ids = tuple(row.id for row in group)
+            conflicts.append(kind.conflict(key, ids, tuple(labelled), tuple(training)))
+            continue
+        duplicates += len(group) - (0 if training else 1)
+        if not training:
+            new.append((key, labelled[0], kind.clean(group[0].text)))
+    return Checked(new, duplicates, conflicts)
+
+
+def by_label(new: Iterable[tuple[Any, str, str]]) -> dict[str, list[str]]:
+    """New examples' texts by label, in export order."""
+    examples: dict[str, list[str]] = defaultdict(list)
+    for _, label, text in new:
+        examples[label].append(text)
+    return examples
+
+
+def model_yaml(header: str, document: dict[str, Any]) -> str:
+    """A data/answers- or data/safety-style file: comment lines, then its double-quoted texts."""
+    yaml = YAML()
+    yaml.width = 4096  # keep every example on its own line
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    stream = io.StringIO()
+    stream.write(header)
+    yaml.dump(document, stream)
+    return stream.getvalue()
+
+
+def write_files(files: Mapping[str, str], names: Sequence[str], folder: Path) -> list[Path]:
+    """Write `<name>.yml` for each name with a file; the paths written.
+
+    The folder holds only this export's files: an earlier export's file for a name with nothing
+    to export now is removed, so erased conversations leave no text behind.
+    """
+    written = []
+    for name in names:
+        path = folder / f"{name}.yml"
+        if name in files:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(files[name], encoding="utf-8")
+            written.append(path)
+        elif path.is_file():
+            path.unlink()
+    return written
+
+
 def training_intents(training_dir: Path) -> dict[str, set[str]]:
     """Normalised example text -> the intents it is labelled with in the NLU YAML files."""
-    found: dict[str, set[str]] = defaultdict(set)
-    for path in sorted(training_dir.glob("*.yml")) + sorted(training_dir.glob("*.yaml")):
-        for message in RasaYAMLReader().read(path).intent_examples:
-            found[normalise(message.get("text"))].add(message.get("intent"))
-    return found
+    paths = sorted(training_dir.glob("*.yml")) + sorted(training_dir.glob("*.yaml"))
+    messages = (m for path in paths for m in RasaYAMLReader().read(path).intent_examples)
+    return known_labels((m.get("text"), m.get("intent")) for m in messages)
+
+
+INTENT_KIND = LabelKind(Annotation, by_text, attrgetter("corrected_intent"), clean_text, Conflict)
 
 
 def export_annotations(session: Session, training_dir: Path = TRAINING_DIR) -> ExportResult:
     """All annotations as NLU YAML, leaving out duplicates and conflicts (reported)."""
-    known = training_intents(training_dir)
-    groups: dict[str, list[Annotation]] = defaultdict(list)
-    for annotation in session.scalars(select(Annotation).order_by(Annotation.id)):
-        key = normalise(annotation.text)
-        if key:
-            groups[key].append(annotation)
-    examples: dict[str, list[str]] = defaultdict(list)
-    duplicates, conflicts = 0, []
-    for key, group in groups.items():
-        annotated = sorted({a.corrected_intent for a in group})
-        training = sorted(known.get(key, set()))
-        if len(annotated) > 1 or (training and training != annotated):
-            ids = tuple(a.id for a in group)
-            conflicts.append(Conflict(key, ids, tuple(annotated), tuple(training)))
-            continue
-        duplicates += len(group) - (0 if training else 1)
-        if not training:
-            examples[annotated[0]].append(clean_text(group[0].text))
-    exported = sum(len(texts) for texts in examples.values())
-    return ExportResult(nlu_yaml(examples), exported, duplicates, conflicts)
+    checked = check_labels(session, INTENT_KIND, training_intents(training_dir))
+    yaml_text = nlu_yaml(by_label(checked.new))
+    return ExportResult(yaml_text, len(checked.new), checked.duplicates, checked.conflicts)
 
 
 def nlu_yaml(examples: dict[str, list[str]]) -> str:
@@ -161,17 +298,30 @@ def write_export(result: ExportResult, path: Path) -> None:
 
 
 def training_answers(answers_dir: Path) -> dict[str, dict[str, set[str]]]:
-    """question -> normalised example text -> its labels in the answer-model files."""
+    """question -> normalised example text -> its labels, read as the answer model's training does.
+
+    A `question: any` file counts for every question, its `first`/`second` labels as the
+    question's values (`bot.answer_model.load_examples`).
+    """
     found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for path in sorted(answers_dir.glob("*.yml")) if answers_dir.is_dir() else []:
-        document = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
-        question = document.get("question")
-        if question not in ASSESSMENT_SLOTS:
-            raise ValueError(f"{path}: 'question' must be one of {', '.join(ASSESSMENT_SLOTS)}")
-        for label, texts in (document.get("examples") or {}).items():
-            for text in texts or []:
-                found[question][normalise(str(text))].add(str(label))
+    examples = load_examples(answers_dir) if answers_dir.is_dir() else {}
+    for question, pairs in examples.items():
+        for text, label in pairs:
+            found[question][normalise(text)].add(label)
     return found
+
+
+def answer_conflict(
+    key: tuple[str, str], ids: tuple[int, ...], labelled: tuple[str, ...], training: tuple[str, ...]
+) -> AnswerConflict:
+    """The conflict of one group of answer labels (its question and text)."""
+    question, text = key
+    return AnswerConflict(text, ids, labelled, training, question)
+
+
+ANSWER_KIND = LabelKind(
+    AnswerAnnotation, by_question, attrgetter("value"), one_line, answer_conflict
+)
 
 
 def export_answer_annotations(
@@ -179,26 +329,13 @@ def export_answer_annotations(
 ) -> AnswerExport:
     """All answer labels as answer-model files, leaving out duplicates and conflicts (reported)."""
     known = training_answers(answers_dir)
-    groups: dict[tuple[str, str], list[AnswerAnnotation]] = defaultdict(list)
-    for label in session.scalars(select(AnswerAnnotation).order_by(AnswerAnnotation.id)):
-        key = normalise(label.text)
-        if key:
-            groups[(label.question, key)].append(label)
+    keys = {(q, text): labels for q, texts in known.items() for text, labels in texts.items()}
+    checked = check_labels(session, ANSWER_KIND, keys)
     examples: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    duplicates, conflicts = 0, []
-    for (question, key), group in groups.items():
-        labelled = sorted({label.value for label in group})
-        training = sorted(known.get(question, {}).get(key, set()))
-        if len(labelled) > 1 or (training and training != labelled):
-            ids = tuple(label.id for label in group)
-            conflicts.append(AnswerConflict(question, key, ids, tuple(labelled), tuple(training)))
-            continue
-        duplicates += len(group) - (0 if training else 1)
-        if not training:
-            examples[question][labelled[0]].append(one_line(group[0].text))
+    for (question, _), value, text in checked.new:
+        examples[question][value].append(text)
     files = {q: answers_yaml(q, examples[q]) for q in ASSESSMENT_SLOTS if examples.get(q)}
-    exported = sum(len(texts) for by_value in examples.values() for texts in by_value.values())
-    return AnswerExport(files, exported, duplicates, conflicts)
+    return AnswerExport(files, len(checked.new), checked.duplicates, checked.conflicts)
 
 
 def answers_yaml(question: str, examples: dict[str, list[str]]) -> str:
@@ -208,31 +345,46 @@ def answers_yaml(question: str, examples: dict[str, list[str]]) -> str:
         for value in answer_values(question)
         if examples.get(value)
     }
-    yaml = YAML()
-    yaml.width = 4096  # keep every example on its own line
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    stream = io.StringIO()
-    stream.write(
+    header = (
         f"# Training examples for the answer model: replies to the {question} question.\n"
         "# Staff answer labels, written by `python -m bot export-annotations`.\n"
     )
-    yaml.dump({"question": question, "examples": by_value}, stream)
-    return stream.getvalue()
+    return model_yaml(header, {"question": question, "examples": by_value})
 
 
 def write_answer_export(result: AnswerExport, folder: Path) -> list[Path]:
-    """Write `<question>.yml` for each question with examples; the paths written.
+    """Write `<question>.yml` for each question with examples (see `write_files`)."""
+    return write_files(result.files, ASSESSMENT_SLOTS, folder)
 
-    This folder holds only this export's files: an earlier export's file for a question with
-    nothing to export now is removed, so erased conversations leave no text behind.
-    """
-    written = []
-    for question in ASSESSMENT_SLOTS:
-        path = folder / f"{question}.yml"
-        if question in result.files:
-            folder.mkdir(parents=True, exist_ok=True)
-            path.write_text(result.files[question], encoding="utf-8")
-            written.append(path)
-        elif path.is_file():
-            path.unlink()
-    return written
+
+def training_risks(safety_dir: Path) -> dict[str, set[str]]:
+    """Normalised example text -> its labels, as the risk model's training reads data/safety."""
+    return known_labels((e.text, e.label) for e in load_safety_examples(safety_dir))
+
+
+RISK_KIND = LabelKind(RiskAnnotation, by_text, attrgetter("label"), one_line, RiskConflict)
+
+
+def export_risk_annotations(session: Session, safety_dir: Path = SAFETY_TRAINING_DIR) -> RiskExport:
+    """All risk labels as risk-model files, leaving out duplicates and conflicts (reported)."""
+    checked = check_labels(session, RISK_KIND, training_risks(safety_dir))
+    examples = by_label(checked.new)
+    files = {
+        label: safety_yaml(label, examples[label]) for label in RISK_LABELS if label in examples
+    }
+    return RiskExport(files, len(checked.new), checked.duplicates, checked.conflicts)
+
+
+def safety_yaml(label: str, texts: list[str]) -> str:
+    """One data/safety-style file: the label, then the staff category's texts, double-quoted."""
+    header = (
+        f"# Training examples for the risk model: {label}.\n"
+        "# Staff risk labels, written by `python -m bot export-annotations`.\n"
+    )
+    categories = {STAFF_CATEGORY: [DoubleQuotedScalarString(text) for text in texts]}
+    return model_yaml(header, {"label": label, "categories": categories})
+
+
+def write_risk_export(result: RiskExport, folder: Path) -> list[Path]:
+    """Write `<label>.yml` for each risk label with examples (see `write_files`)."""
+    return write_files(result.files, RISK_LABELS, folder)

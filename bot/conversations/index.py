@@ -6,6 +6,11 @@ the row: it is the row's watermark, so applying a change twice (a redelivered br
 batch read again after a crash) finds the row already at the newest event and writes nothing.
 Rows are re-summarised from all of the conversation's stored events, never patched with deltas, so
 no count can be added twice.
+
+Writing a row also alerts the team on duty (`bot.handoff.alerts`, in the same transaction) when the
+conversation holds a risk detection newer than the one the row last alerted for: the row keeps that
+event id, so re-reading the conversation, or a rebuild, alerts no one again; detections older than
+ALERT_WINDOW when first read (a rebuild, a backlog) are marked without alerting.
 """
 
 from __future__ import annotations
@@ -13,17 +18,21 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from bot.conversations.events import StoredEvent, ensure_events_table, events_table, to_event
 from bot.conversations.summary import Summary, summarise
-from bot.db.models import Booking, Lead
+from bot.conversations.transcript import risk_of
+from bot.db.models import Booking, Lead, utcnow
 from bot.db.reviews import ConversationIndex, ConversationIntent
+from bot.handoff.alerts import alert_risk
 
 CHUNK = 200
 REFRESH_LOCK_KEY = 6_020_001  # PostgreSQL advisory lock: one index writer at a time
+ALERT_WINDOW = timedelta(minutes=30)  # older risk detections are news to no one: no alert
 
 
 @dataclass
@@ -41,7 +50,9 @@ class IndexChange:
         self.current += other.current
 
 
-def index_conversations(session: Session, conversation_ids: Iterable[str]) -> IndexChange:
+def index_conversations(
+    session: Session, conversation_ids: Iterable[str], *, now: datetime | None = None
+) -> IndexChange:
     """Bring these conversations' rows up to their newest stored events; the caller commits.
 
     A conversation whose row already ends at its newest event is left alone (its events were
@@ -55,27 +66,29 @@ def index_conversations(session: Session, conversation_ids: Iterable[str]) -> In
         indexed = indexed_event_ids(session, chunk)
         stale = [c for c, last in newest.items() if indexed.get(c) != last]
         change.removed += remove_rows(session, [c for c in indexed if c not in newest])
-        write_rows(session, stale)
+        write_rows(session, stale, now=now)
         change.written += len(stale)
         change.current += len(newest) - len(stale)
     session.flush()
     return change
 
 
-def refresh_index(session: Session, *, recheck: Iterable[str] = ()) -> int:
+def refresh_index(
+    session: Session, *, recheck: Iterable[str] = (), now: datetime | None = None
+) -> int:
     """Reconcile the index with the events; returns how many rows were written or removed.
 
     Only conversations whose newest event id differs from the indexed `last_event_id` are
     re-read (found with one grouped query); rows whose events are gone are deleted. `recheck`
     names conversations to re-summarise anyway (a lead or booking changed outside the chat).
-    The caller commits.
+    New risk detections queue the team's alert emails. The caller commits.
     """
     removed, changed = stale_conversations(session)
     stale = set(changed)
     for chunk in chunks(sorted(set(recheck) - stale), CHUNK):
         stale.update(newest_event_ids(session, chunk))
     for chunk in chunks(sorted(stale), CHUNK):
-        write_rows(session, chunk)
+        write_rows(session, chunk, now=now)
     session.flush()
     return removed + len(stale)
 
@@ -87,7 +100,7 @@ def stale_conversations(session: Session) -> tuple[int, list[str]]:
     return drop_missing(session), sorted(changed_conversations(session))
 
 
-def rebuild_index(sessions: Callable[[], Session]) -> int:
+def rebuild_index(sessions: Callable[[], Session], *, now: datetime | None = None) -> int:
     """Re-summarise every conversation, one committed chunk at a time; returns rows written.
 
     For operators (`python -m bot index rebuild`), e.g. after the summary rules changed. Short
@@ -102,7 +115,7 @@ def rebuild_index(sessions: Callable[[], Session]) -> int:
     for chunk in chunks(conversation_ids, CHUNK):
         with sessions() as session:
             lock_refresh(session)
-            write_rows(session, chunk)
+            write_rows(session, chunk, now=now)
             session.commit()
     return len(conversation_ids)
 
@@ -194,10 +207,13 @@ def remove_rows(session: Session, conversation_ids: Sequence[str]) -> int:
     return result.rowcount or 0
 
 
-def write_rows(session: Session, conversation_ids: Sequence[str]) -> None:
-    """Summarise these conversations and insert or update their rows and intent counts."""
+def write_rows(
+    session: Session, conversation_ids: Sequence[str], *, now: datetime | None = None
+) -> None:
+    """Summarise these conversations into rows and intent counts; alert new risk detections."""
     if not conversation_ids:
         return
+    now = now or utcnow()
     events = events_by_conversation(session, conversation_ids)
     leads, booked = conversions(session, conversation_ids)
     existing = {
@@ -213,8 +229,34 @@ def write_rows(session: Session, conversation_ids: Sequence[str]) -> None:
             row = ConversationIndex(conversation_id=conversation_id)
             session.add(row)
         apply_summary(row, summary, last_event_id=stored[-1].id)
+        alert_new_risk(session, row, stored, now)
     session.flush()
     replace_intents(session, {c: intent_counts(stored) for c, stored in events.items()})
+
+
+def newest_detection(events: Sequence[StoredEvent]) -> StoredEvent | None:
+    """The newest visitor event whose risk level is high or moderate (the numbers were given)."""
+    for event in reversed(events):
+        parse_data = event.data.get("parse_data") if event.type_name == "user" else None
+        risk = risk_of(parse_data) if isinstance(parse_data, dict) else None
+        if risk is not None and risk.alerting:
+            return event
+    return None
+
+
+def alert_new_risk(
+    session: Session, row: ConversationIndex, events: Sequence[StoredEvent], now: datetime
+) -> bool:
+    """Alert the team on duty to a detection newer than the row's last one; whether it did."""
+    detection = newest_detection(events)
+    alerted = row.risk_alerted_event_id
+    if detection is None or (alerted is not None and detection.id <= alerted):
+        return False
+    row.risk_alerted_event_id = detection.id
+    if detection.at < now - ALERT_WINDOW:
+        return False
+    alert_risk(session, detection.id, row.channel, detection.at, now)
+    return True
 
 
 def replace_intents(session: Session, counts: dict[str, Counter[str]]) -> None:

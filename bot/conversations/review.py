@@ -1,13 +1,14 @@
-"""Staff review of one conversation: status, tags, notes, intent annotations and answer labels."""
+"""Staff review of one conversation: status, tags, notes, and intent, answer and risk labels."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, partial
+from typing import Any, TypeVar
 
 import yaml
 from sqlalchemy import delete, select
@@ -15,14 +16,18 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.conversations.events import events_table
+from bot.conversations.transcript import risk_of
 from bot.db.models import utcnow
 from bot.db.reviews import (
+    NO_RISK,
     NOT_AN_ANSWER,
+    RISK_LABELS,
     Annotation,
     AnswerAnnotation,
     ConversationNote,
     ConversationReview,
     ConversationTag,
+    RiskAnnotation,
     answer_values,
 )
 from bot.db.staff import StaffUser
@@ -35,6 +40,9 @@ NOTE_MAX_CHARS = 2000
 TARGET = "conversation"
 ANSWERS_KEY = "answers"  # parse data: the answer model's reading for each question
 OPEN_QUESTION_KEY = "open_question"  # parse data: the question open when the message came
+MAX_EVENT_ID = 2**31 - 1  # Rasa's events.id is an INTEGER
+
+Label = TypeVar("Label", Annotation, AnswerAnnotation, RiskAnnotation)  # a staff label's row
 
 
 class ConversationNotFoundError(LookupError):
@@ -210,6 +218,17 @@ def visitor_message(session: Session, conversation_id: str, event_id: int) -> di
     return data
 
 
+def conversation_of_message(session: Session, event_id: int) -> str | None:
+    """The conversation holding the visitor message (`user` event) `event_id`, if any."""
+    if not 0 < event_id <= MAX_EVENT_ID:
+        return None
+    return session.scalar(
+        select(events_table.c.sender_id).where(
+            events_table.c.id == event_id, events_table.c.type_name == "user"
+        )
+    )
+
+
 def annotate(
     session: Session, conversation_id: str, event_id: int, corrected_intent: str, user: StaffUser
 ) -> Annotation:
@@ -217,35 +236,49 @@ def annotate(
     if corrected_intent not in domain_intents():
         raise ValueError(f"unknown intent {corrected_intent!r}")
     data = visitor_message(session, conversation_id, event_id)
-    annotation = session.scalar(
-        select(Annotation).where(
-            Annotation.conversation_id == conversation_id, Annotation.event_id == event_id
-        )
-    )
-    now = utcnow()
-    if annotation is None:
-        annotation = Annotation(
-            conversation_id=conversation_id,
-            event_id=event_id,
-            text=data["text"],
-            predicted_intent=((data.get("parse_data") or {}).get("intent") or {}).get("name"),
-            created_at=now,
-        )
-        session.add(annotation)
-    annotation.corrected_intent = corrected_intent
-    annotation.author_id = user.id
-    annotation.updated_at = now
-    session.flush()
+    key = {"conversation_id": conversation_id, "event_id": event_id}
+    new = partial(new_annotation, data)
+    row = save_label(session, Annotation, key, new, user, corrected_intent=corrected_intent)
     record(session, user, "annotate", conversation_id, event_id=event_id)
-    return annotation
+    return row
+
+
+def new_annotation(data: dict[str, Any]) -> dict[str, Any]:
+    """A new annotation's text and the NLU's intent, from the message's event data."""
+    intent = ((data.get("parse_data") or {}).get("intent") or {}).get("name")
+    return {"text": data["text"], "predicted_intent": intent}
+
+
+def save_label(
+    session: Session,
+    model: type[Label],
+    key: dict[str, Any],
+    new: Callable[[], dict[str, Any]],
+    user: StaffUser,
+    **chosen: str,
+) -> Label:
+    """The `model` row with `key` (new with `new()`'s fields if none) set to `chosen` by `user`."""
+    row = session.scalar(select(model).filter_by(**key))
+    now = utcnow()
+    if row is None:
+        row = model(**key, **new(), created_at=now)
+        session.add(row)
+    for name, value in chosen.items():
+        setattr(row, name, value)
+    row.author_id = user.id
+    row.updated_at = now
+    session.flush()
+    return row
+
+
+def labels_of(session: Session, model: type[Label], conversation_id: str) -> list[Label]:
+    """The rows of one kind of staff label for one conversation."""
+    return list(session.scalars(select(model).filter_by(conversation_id=conversation_id)))
 
 
 def annotations_for(session: Session, conversation_id: str) -> dict[int, Annotation]:
     """The annotations of one conversation by the event id of the message they correct."""
-    rows = session.scalars(
-        select(Annotation).where(Annotation.conversation_id == conversation_id)
-    ).all()
-    return {row.event_id: row for row in rows}
+    return {row.event_id: row for row in labels_of(session, Annotation, conversation_id)}
 
 
 def open_question_of(parse_data: dict[str, Any]) -> str | None:
@@ -294,46 +327,71 @@ def annotate_answer(
     """Save (or change) what one visitor message answers to one assessment question."""
     valid_answer(question, value)
     data = visitor_message(session, conversation_id, event_id)
-    label = session.scalar(
-        select(AnswerAnnotation).where(
-            AnswerAnnotation.conversation_id == conversation_id,
-            AnswerAnnotation.event_id == event_id,
-            AnswerAnnotation.question == question,
-        )
-    )
-    now = utcnow()
-    if label is None:
-        reading = reading_of(data.get("parse_data") or {}, question)
-        label = AnswerAnnotation(
-            conversation_id=conversation_id,
-            event_id=event_id,
-            question=question,
-            text=data["text"],
-            predicted_value=reading.value if reading else None,
-            predicted_confidence=reading.confidence if reading else None,
-            created_at=now,
-        )
-        session.add(label)
-    label.value = value
-    label.author_id = user.id
-    label.updated_at = now
-    session.flush()
+    key = {"conversation_id": conversation_id, "event_id": event_id, "question": question}
+    new = partial(new_answer_label, data, question)
+    label = save_label(session, AnswerAnnotation, key, new, user, value=value)
     record(session, user, "annotate_answer", conversation_id, event_id=event_id,
            question=question)  # fmt: skip
     return label
+
+
+def new_answer_label(data: dict[str, Any], question: str) -> dict[str, Any]:
+    """A new answer label's text and the answer model's reading, from the message's event data."""
+    reading = reading_of(data.get("parse_data") or {}, question)
+    return {
+        "text": data["text"],
+        "predicted_value": reading.value if reading else None,
+        "predicted_confidence": reading.confidence if reading else None,
+    }
 
 
 def answer_annotations_for(
     session: Session, conversation_id: str
 ) -> dict[int, list[AnswerAnnotation]]:
     """The answer labels of one conversation by message event id, in question order."""
-    rows = session.scalars(
-        select(AnswerAnnotation).where(AnswerAnnotation.conversation_id == conversation_id)
-    ).all()
+    rows = labels_of(session, AnswerAnnotation, conversation_id)
     found: dict[int, list[AnswerAnnotation]] = {}
     for row in sorted(rows, key=lambda r: (r.event_id, ASSESSMENT_SLOTS.index(r.question))):
         found.setdefault(row.event_id, []).append(row)
     return found
+
+
+def valid_risk_label(label: str) -> None:
+    """Raise ValueError unless `label` is a risk label (acute, crisis or none)."""
+    if label not in RISK_LABELS:
+        raise ValueError(
+            f"{label!r} is not a risk label: choose acute or crisis (a missed risk) "
+            f"or {NO_RISK} (a false alarm)"
+        )
+
+
+def annotate_risk(
+    session: Session, conversation_id: str, event_id: int, label: str, user: StaffUser
+) -> RiskAnnotation:
+    """Save (or change) the risk label of one visitor message: a missed risk or a false alarm."""
+    valid_risk_label(label)
+    data = visitor_message(session, conversation_id, event_id)
+    key = {"conversation_id": conversation_id, "event_id": event_id}
+    row = save_label(session, RiskAnnotation, key, partial(new_risk_label, data), user, label=label)
+    record(session, user, "annotate_risk", conversation_id, event_id=event_id)
+    return row
+
+
+def new_risk_label(data: dict[str, Any]) -> dict[str, Any]:
+    """A new risk label's text and the NLU's risk reading, from the message's event data."""
+    parse_data = data.get("parse_data")
+    risk = risk_of(parse_data) if isinstance(parse_data, dict) else None
+    return {
+        "text": data["text"],
+        "predicted_label": risk.label if risk else None,
+        "predicted_score": risk.score if risk else None,
+        "predicted_level": risk.level if risk else None,
+    }
+
+
+def risk_annotations_for(session: Session, conversation_id: str) -> dict[int, RiskAnnotation]:
+    """The risk labels of one conversation by the event id of the message they label."""
+    return {row.event_id: row for row in labels_of(session, RiskAnnotation, conversation_id)}
 
 
 def record(

@@ -69,7 +69,8 @@ def summarise(events: Sequence[StoredEvent], *, lead: Any = None, booked: bool =
         user_messages=len(visitor),
         outcome=outcome(transcript, recommendation, lead=lead, booked=booked),
         recommendation=recommendation,
-        emergency=flagged(transcript, "emergency", "action_emergency", "emergency_triggered"),
+        emergency=flagged(transcript, "emergency", "action_emergency", "emergency_triggered")
+        or at_risk(visitor),
         fallback=had_fallback(transcript),
         low_confidence=any(low_confidence(m) for m in visitor),
         human_requested=flagged(
@@ -106,6 +107,11 @@ def flagged(transcript: Transcript, intent: str, action: str, slot: str) -> bool
         if isinstance(item, SlotChange) and item.name == slot and item.value is True:
             return True
     return False
+
+
+def at_risk(visitor: Sequence[VisitorMessage]) -> bool:
+    """Whether a visitor message's risk level (high or moderate) had the numbers given."""
+    return any(m.risk is not None and m.risk.alerting for m in visitor)
 
 
 def had_fallback(transcript: Transcript) -> bool:

@@ -25,6 +25,8 @@ from bot.recommendation import ASSESSMENT_SLOTS, SIDES
 OUTCOMES = ("booked", "lead", "recommendation", "none")
 REVIEW_STATUSES = ("unreviewed", "reviewed")
 NOT_AN_ANSWER = "none"  # the answer model's (and staff's) label for "not an answer to this"
+NO_RISK = "none"  # the risk label of a message that signals no danger (a false alarm if flagged)
+RISK_LABELS = ("acute", "crisis", NO_RISK)  # the risk model's classes, as in data/safety
 
 
 def answer_values(question: str) -> tuple[str, ...]:
@@ -64,6 +66,9 @@ class ConversationIndex(Base):
     search_text: Mapped[str] = Column(Text, nullable=False, default="")
     preview: Mapped[str | None] = Column(String(200), nullable=True)  # first message, masked
     preview_personal: Mapped[str | None] = Column(String(200), nullable=True)  # as typed
+    # The newest risk detection (a visitor event with risk level high or moderate) the team was
+    # alerted to, or found too old to alert for: newer detections alert, this one never again.
+    risk_alerted_event_id: Mapped[int | None] = Column(Integer, nullable=True)
 
 
 class ConversationIntent(Base):
@@ -165,6 +170,30 @@ class AnswerAnnotation(Base):
     predicted_value: Mapped[str | None] = Column(String(16), nullable=True)
     predicted_confidence: Mapped[float | None] = Column(Float, nullable=True)
     value: Mapped[str] = Column(String(16), nullable=False)  # answer_values(question)
+    author_id: Mapped[int | None] = Column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class RiskAnnotation(Base):
+    """A staff label of one visitor message's risk: a missed risk, or a false alarm (none)."""
+
+    __tablename__ = "risk_annotations"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "event_id"),
+        CheckConstraint(one_of("label", RISK_LABELS), name="label"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(255), nullable=False)  # the unique key's lead
+    event_id: Mapped[int] = Column(Integer, nullable=False)  # Rasa's events.id of the message
+    text: Mapped[str] = Column(Text, nullable=False)
+    predicted_label: Mapped[str | None] = Column(String(16), nullable=True)
+    predicted_score: Mapped[float | None] = Column(Float, nullable=True)
+    predicted_level: Mapped[str | None] = Column(String(16), nullable=True)
+    label: Mapped[str] = Column(String(16), nullable=False)  # RISK_LABELS
     author_id: Mapped[int | None] = Column(
         ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
     )

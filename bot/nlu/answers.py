@@ -10,15 +10,12 @@ answer already given, said as a correction, becomes `correct_answer`. The red-fl
 
 from __future__ import annotations
 
-import pickle
 import re
 from hashlib import sha256
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -43,6 +40,7 @@ from bot.answer_model import (
     examples_fingerprint,
     load_examples,
 )
+from bot.nlu.trained import PickledComponent
 from bot.recommendation import SIDES
 
 ANSWERS = "answers"
@@ -78,8 +76,10 @@ CORRECTION_CUE = re.compile(
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class AnswerReader(GraphComponent):
+class AnswerReader(PickledComponent[AnswerModel]):
     """Reads assessment answers; a confident answer to the open question wins over the intent."""
+
+    model_file = MODEL_FILE
 
     @classmethod
     def get_default_config(cls) -> dict[str, Any]:
@@ -99,44 +99,6 @@ class AnswerReader(GraphComponent):
         examples = examples_fingerprint(Path(config.get("directory", ANSWERS_DIR)))
         return examples + sha256(code.encode()).hexdigest()
 
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> AnswerReader:
-        """A component still to be trained."""
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> AnswerReader:
-        """The trained component from the model archive."""
-        with model_storage.read_from(resource) as directory:
-            model = pickle.loads((directory / MODEL_FILE).read_bytes())
-        return cls(config, model_storage, resource, model)
-
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        model: AnswerModel | None = None,
-    ) -> None:
-        """Keep the configuration and, once trained or loaded, the model."""
-        self._config = {**self.get_default_config(), **config}
-        self._storage = model_storage
-        self._resource = resource
-        self._model = model
-
     def train(self, training_data: TrainingData) -> Resource:
         """Fit the model on the answer examples and the intents that are never answers."""
         from pathlib import Path
@@ -147,10 +109,7 @@ class AnswerReader(GraphComponent):
             for m in training_data.intent_examples
             if m.get(INTENT) in NOT_ANSWER_INTENTS and m.get(TEXT)
         ]
-        self._model = AnswerModel.train(examples, negatives)
-        with self._storage.write_to(self._resource) as directory:
-            (directory / MODEL_FILE).write_bytes(pickle.dumps(self._model))
-        return self._resource
+        return self.persist(AnswerModel.train(examples, negatives))
 
     def process(
         self, messages: list[Message], tracker: DialogueStateTracker | None = None

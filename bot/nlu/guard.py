@@ -1,4 +1,12 @@
-"""An NLU component that lets deterministic checks override the classifier."""
+"""An NLU component that weighs every risk detector and lets the checks override the classifier.
+
+The red-flag guard, the risk model's reading (`bot.nlu.risk.RiskReader`, earlier in the
+pipeline) and the intent classifier's `emergency` combine into one assessment
+(`bot.risk.assess`), stored as `risk` in the parse data. High risk becomes the `emergency`
+intent with a `red_flag` entity naming the kind; moderate risk keeps the normal reading (the
+numbers are sent first by `bot.runtime.safety_note`). An `emergency` intent that is not high
+risk gives way to the next intent, so only the assessment decides on the full emergency reply.
+"""
 
 from __future__ import annotations
 
@@ -21,13 +29,16 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.emergency import RED_FLAG
+from bot.nlu.risk import READING
+from bot.risk import RISK, Assessment, assess
+from bot.risk_model import HIGH
 from bot.safety import default_guard
 
 EMERGENCY = "emergency"
-ANSWER_READER = "AnswerReader"  # bot.nlu.answers.READER (not imported: no cycle, no sklearn)
 OTHER_LANGUAGE = "other_language"
 GUARD = "MessageGuard"
 MIN_FOREIGN_LETTERS = 2
+FALLBACK_THRESHOLD = 0.4  # as the FallbackClassifier's in config.yml
 
 
 def is_non_latin(text: str) -> bool:
@@ -44,7 +55,8 @@ def has_words(text: str) -> bool:
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class MessageGuard(GraphComponent):
-    """Red flags win over everything; empty or emoji-only text falls back; scripts we don't read are other_language."""  # noqa: E501
+    """Risk wins over everything; empty or emoji-only text falls back; scripts we don't read
+    are other_language."""
 
     @classmethod
     def create(
@@ -68,28 +80,59 @@ class MessageGuard(GraphComponent):
         return messages
 
     def _guard(self, message: Message) -> None:
-        """Override the intent of one message where a deterministic check applies."""
+        """Override the intent of one message where a deterministic check or the risk applies."""
         text = message.get(TEXT) or ""
-        flag = self._red_flags.check(text)
-        if flag is not None:
-            _set_intent(message, EMERGENCY)
-            # An answer read from the same words is not taken: the emergency comes first.
-            kept = [e for e in message.get(ENTITIES, []) if e.get("extractor") != ANSWER_READER]
-            message.set(ENTITIES, kept, add_to_output=True)
-            entity = {
-                "entity": RED_FLAG,
-                "value": flag.kind,
-                "start": 0,
-                "end": len(text),
-                "confidence_entity": 1.0,
-                "extractor": GUARD,
-                "category": flag.category,
-            }
-            message.set(ENTITIES, [*message.get(ENTITIES, []), entity], add_to_output=True)
+        intent = message.get(INTENT) or {}
+        risk = assess(
+            self._red_flags.check(text),
+            message.get(READING),
+            intent.get(INTENT_NAME_KEY),
+            float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0),
+        )
+        if text and not text.startswith("/"):
+            message.set(RISK, risk.as_dict(), add_to_output=True)
+        if risk.level == HIGH:
+            _mark_emergency(message, risk, len(text))
+        elif intent.get(INTENT_NAME_KEY) == EMERGENCY:  # too unsure to be high risk on its own
+            _next_intent(message)
         elif not has_words(text):
             _set_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
         elif is_non_latin(text):
             _set_intent(message, OTHER_LANGUAGE)
+
+
+def _mark_emergency(message: Message, risk: Assessment, length: int) -> None:
+    """Make the message `emergency`, with the kind as a red-flag entity.
+
+    An answer the answer model read from the same words stays on the message: the emergency
+    reply comes first and pauses the form, which keeps the answer for when the visitor carries
+    on, so a false alarm costs one message.
+    """
+    _set_intent(message, EMERGENCY)
+    kept = message.get(ENTITIES, [])
+    entity = {
+        "entity": RED_FLAG,
+        "value": risk.kind,
+        "start": 0,
+        "end": length,
+        "confidence_entity": round(risk.score, 4),
+        "extractor": GUARD,
+        "sources": list(risk.sources),
+    }
+    message.set(ENTITIES, [*kept, entity], add_to_output=True)
+
+
+def _next_intent(message: Message) -> None:
+    """Replace an unsure `emergency` with the next intent, or the fallback when none is sure."""
+    ranking = [
+        r for r in message.get(INTENT_RANKING_KEY, []) if r.get(INTENT_NAME_KEY) != EMERGENCY
+    ]
+    best = ranking[0] if ranking else None
+    if best is None or float(best.get(PREDICTED_CONFIDENCE_KEY) or 0.0) < FALLBACK_THRESHOLD:
+        _set_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
+        return
+    message.set(INTENT, dict(best), add_to_output=True)
+    message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
 
 def _set_intent(message: Message, name: str) -> None:

@@ -94,4 +94,9 @@ PATCHES = (
         "bot.runtime.paused:should_handle_message",
         static=True,
     ),
+    Patch(
+        "rasa.core.processor",
+        "MessageProcessor.run_action_extract_slots",
+        "bot.runtime.safety_note:run_action_extract_slots",
+    ),
 )

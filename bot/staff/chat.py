@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.conversations.transcript import BotMessage, Item, VisitorMessage
+from bot.conversations.transcript import HIGH, BotMessage, Item, Risk, VisitorMessage
 from bot.db.handoffs import Handoff
 from bot.db.staff import StaffUser
 from bot.emergency import ACUTE, CRISIS
@@ -22,6 +22,7 @@ FLAG_LABELS = {
 }
 FLAGGED = "Emergency — the assistant sent 911/988"
 POSSIBLE = "Possible emergency (not flagged by the guard): make sure the visitor is safe"
+MODERATE = "Possible risk — the assistant gave 911/988 first: make sure the visitor is safe"
 FORMER = "A former team member"
 OUTCOME_LABELS = {
     "handed_back": "handed back to the assistant",
@@ -38,11 +39,18 @@ def emergency_label(message: object) -> str:
         return ""
     kinds = message.red_flags
     if not kinds:
-        return POSSIBLE
+        return risk_label(message.risk) if message.risk and message.risk.alerting else POSSIBLE
     for kind in (CRISIS, ACUTE):
         if kind in kinds:
             return FLAG_LABELS[kind]
     return FLAGGED
+
+
+def risk_label(risk: Risk) -> str:
+    """The highlight of a message the risk annotation flagged (level high or moderate)."""
+    if risk.level != HIGH:
+        return MODERATE
+    return FLAG_LABELS.get(risk.kind or "", FLAGGED)
 
 
 def moment(value: datetime) -> str:

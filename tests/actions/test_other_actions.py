@@ -1,13 +1,13 @@
 """Safety, situation, handoff, fallback and privacy actions."""
 
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.fallback import ActionDefaultAskAffirmation
 from actions.handoff import ActionRequestHuman
 from actions.privacy import ActionDeleteMyData
-from actions.safety import ActionEmergency, ActionNoDanger
+from actions.safety import ActionCarryOn, ActionEmergency
 from actions.situations import ActionAcknowledgeSituation
 from bot.db.models import CallbackRequest
 from bot.db.session import session_scope
@@ -17,20 +17,41 @@ def texts(dispatcher: CollectingDispatcher) -> str:
     return " ".join(m.get("text") or "" for m in dispatcher.messages)
 
 
-async def test_crisis_gets_988_and_stops_the_form(make_tracker, domain) -> None:
+async def test_crisis_gets_988_first_and_pauses_the_form(make_tracker, domain) -> None:
     tracker = make_tracker(
         "i want to kill myself",
         intent="emergency",
         entities=[{"entity": "red_flag", "value": "crisis"}],
         active_loop="assessment_form",
-        slots={"requested_slot": "support"},
+        slots={"requested_slot": "support", "scope": "complex"},
     )
     dispatcher = CollectingDispatcher()
     events = await ActionEmergency().run(dispatcher, tracker, domain)
-    assert "988" in texts(dispatcher)
+    assert "988" in dispatcher.messages[0]["text"] or "988" in dispatcher.messages[1]["text"]
+    assert "?" not in dispatcher.messages[0]["text"]  # never a question before the numbers
     assert ActiveLoop(None) in events
-    assert SlotSet("requested_slot", None) in events
+    assert SlotSet("paused_loop", "assessment_form") in events
     assert SlotSet("emergency_triggered", True) in events
+    assert not any(e.get("name") == "scope" for e in events)  # answers kept
+    assert dispatcher.messages[-1]["buttons"][0]["payload"] == "/carry_on"
+
+
+async def test_an_answer_read_from_the_same_message_is_kept_with_the_paused_form(
+    make_tracker, domain
+) -> None:
+    tracker = make_tracker(
+        "it's just me, and i do it all myself",
+        intent="emergency",
+        entities=[
+            {"entity": "support", "value": "alone", "extractor": "AnswerReader"},
+            {"entity": "red_flag", "value": "crisis"},
+        ],
+        active_loop="assessment_form",
+        slots={"requested_slot": "support"},
+    )
+    events = await ActionEmergency().run(CollectingDispatcher(), tracker, domain)
+    assert SlotSet("support", "alone") in events
+    assert events.index(SlotSet("support", "alone")) < events.index(ActiveLoop(None))
 
 
 async def test_acute_emergency_gets_911(make_tracker, domain) -> None:
@@ -41,52 +62,53 @@ async def test_acute_emergency_gets_911(make_tracker, domain) -> None:
     )
     dispatcher = CollectingDispatcher()
     events = await ActionEmergency().run(dispatcher, tracker, domain)
-    assert "911" in texts(dispatcher)
+    assert "911" in dispatcher.messages[0]["text"]
     assert "988" not in texts(dispatcher)
     assert ActiveLoop(None) not in events
 
 
-async def test_classifier_only_emergency_asks_about_danger_first(make_tracker, domain) -> None:
+async def test_unclear_risk_gets_both_numbers_in_the_first_reply(make_tracker, domain) -> None:
     tracker = make_tracker(
-        "i'm managing by myself",
+        "i took all of them",
         intent="emergency",
-        active_loop="assessment_form",
-        slots={"requested_slot": "support", "scope": "complex"},
+        entities=[{"entity": "red_flag", "value": "unclear"}],
+        active_loop="lead_form",
+        slots={"requested_slot": "lead_email"},
     )
     dispatcher = CollectingDispatcher()
     events = await ActionEmergency().run(dispatcher, tracker, domain)
-    assert "in danger right now" in texts(dispatcher)
-    assert "911" not in texts(dispatcher)
-    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/affirm", "/deny"]
-    # the form and the answers stay: only the check is remembered
-    assert events == [SlotSet("danger_check", True)]
+    first = dispatcher.messages[0]["text"]
+    assert "911" in first
+    assert "988" in texts(dispatcher)
+    assert SlotSet("paused_loop", "lead_form") in events
 
 
-async def test_yes_to_the_danger_check_gives_both_numbers_and_stops(make_tracker, domain) -> None:
-    tracker = make_tracker(
-        "yes", intent="affirm", active_loop="assessment_form", slots={"danger_check": True}
-    )
-    dispatcher = CollectingDispatcher()
-    events = await ActionEmergency().run(dispatcher, tracker, domain)
-    assert "911" in texts(dispatcher) and "988" in texts(dispatcher)
-    assert ActiveLoop(None) in events and SlotSet("danger_check", None) in events
-
-
-async def test_second_classifier_only_alarm_is_not_asked_again(make_tracker, domain) -> None:
-    tracker = make_tracker("help now please", intent="emergency", slots={"danger_check": True})
+async def test_classifier_only_emergency_gives_both_numbers(make_tracker, domain) -> None:
+    tracker = make_tracker("help now please", intent="emergency")
     dispatcher = CollectingDispatcher()
     await ActionEmergency().run(dispatcher, tracker, domain)
     assert "911" in texts(dispatcher) and "988" in texts(dispatcher)
+    assert "in danger right now" not in texts(dispatcher)
 
 
-async def test_no_to_the_danger_check_carries_on(make_tracker, domain) -> None:
+async def test_carry_on_resumes_the_paused_form(make_tracker, domain) -> None:
     tracker = make_tracker(
-        "no", intent="deny", active_loop="assessment_form", slots={"danger_check": True}
+        "we're safe",
+        intent="carry_on",
+        slots={"paused_loop": "assessment_form", "scope": "complex"},
     )
     dispatcher = CollectingDispatcher()
-    events = await ActionNoDanger().run(dispatcher, tracker, domain)
-    assert events == [SlotSet("danger_check", None)]
+    events = await ActionCarryOn().run(dispatcher, tracker, domain)
+    assert events == [SlotSet("paused_loop", None), FollowupAction("assessment_form")]
     assert "911" in texts(dispatcher) and len(dispatcher.messages) == 1  # the form asks next
+
+
+async def test_carry_on_with_nothing_paused_asks_how_to_help(make_tracker, domain) -> None:
+    tracker = make_tracker("false alarm", intent="carry_on")
+    dispatcher = CollectingDispatcher()
+    events = await ActionCarryOn().run(dispatcher, tracker, domain)
+    assert events == [SlotSet("paused_loop", None)]
+    assert dispatcher.messages[-1].get("response") == "utter_how_can_i_help"
 
 
 async def test_situation_is_acknowledged_and_proposes_answers(make_tracker, domain) -> None:

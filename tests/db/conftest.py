@@ -8,13 +8,14 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.conversations.events import load_events
 from bot.db.migrate import upgrade
 from bot.db.models import Lead, Navigator
 from bot.db.session import dispose_engines, make_engine
 from bot.db.staff import StaffUser
+from bot.settings import get_settings
 from bot.staff.accounts import create_user
 from tests.support.services import require_postgres
+from tests.support.team import STAFF_URL
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +78,15 @@ def session(make_session: sessionmaker) -> Iterator[Session]:
 
 
 @pytest.fixture
+def staff_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The staff app's public address, as the alert emails link to it."""
+    monkeypatch.setenv("STAFF_PUBLIC_URL", STAFF_URL + "/")
+    get_settings.cache_clear()
+    yield STAFF_URL
+    get_settings.cache_clear()
+
+
+@pytest.fixture
 def ids(session: Session) -> tuple[int, int]:
     """A committed navigator and lead: (navigator_id, lead_id)."""
     navigator = Navigator(name="Dr. Ada Park", email="ada@example.org", timezone="America/Denver")
@@ -120,9 +130,3 @@ def ana(session: Session) -> StaffUser:
 def ben(session: Session) -> StaffUser:
     """A second navigator account."""
     return navigator_account(session, "ben", "Ben Okafor")
-
-
-def visitor_event(session: Session, conversation_id: str, text: str) -> int:
-    """The event id of the visitor message `text` in a conversation."""
-    events = load_events(session, conversation_id)
-    return next(e.id for e in events if e.type_name == "user" and e.data["text"] == text)

@@ -148,7 +148,8 @@ def test_export_command_writes_the_file_and_prints_the_report(
     get_settings.cache_clear()
     out = tmp_path / "out" / "annotations.yml"
     answers = ["--answers-out", str(tmp_path / "out" / "answers"),
-               "--answers-training-dir", str(tmp_path / "no-answer-data")]  # fmt: skip
+               "--answers-training-dir", str(tmp_path / "no-answer-data"),
+               "--safety-out", str(tmp_path / "out" / "safety")]  # fmt: skip
     try:
         assert main(["export-annotations", "--out", str(out), *answers]) == 0
     finally:
@@ -162,5 +163,7 @@ def test_export_command_writes_the_file_and_prints_the_report(
         entry = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
     assert (entry.actor, entry.action) == ("cli:export-annotations", "export_annotations")
     assert entry.details == {"exported": 6, "duplicates": 3, "conflicts": 2, "answers_exported": 0,
-                             "answers_duplicates": 0, "answers_conflicts": 0}  # fmt: skip
+                             "answers_duplicates": 0, "answers_conflicts": 0, "risk_exported": 0,
+                             "risk_duplicates": 0, "risk_conflicts": 0}  # fmt: skip
     assert "answer labels exported: 0" in printed and not (tmp_path / "out" / "answers").exists()
+    assert "risk labels exported: 0" in printed and not (tmp_path / "out" / "safety").exists()

@@ -1,31 +1,26 @@
 """Staff answer labels: what a visitor message answers to an assessment question."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from functools import partial
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import load_events
 from bot.conversations.review import (
-    ConversationNotFoundError,
     annotate_answer,
     answer_annotations_for,
     open_question_of,
     reading_of,
 )
 from bot.db.reviews import AnswerAnnotation
-from bot.db.staff import AuditEntry, StaffUser
-from bot.privacy import erase_conversation, purge_older_than
-from tests.db.conftest import visitor_event
 from tests.staff.seed import answered, readings
-from tests.support.conversations import Script, greeting, write_conversation
+from tests.support import labels as shared
+from tests.support.conversations import Script, greeting, visitor_event
 
 ANSWER = "it's just me, nobody else is around to help"
 REMARK = "honestly it keeps changing every week"
 PLAIN = "no idea what to say"  # a message from before the answer model: no readings
+BOTH = ((ANSWER, "support", "alone"), (REMARK, "scope", "complex"))  # in both conversations
 
 
 def answers_conversation() -> list:
@@ -42,14 +37,12 @@ def answers_conversation() -> list:
 @pytest.fixture
 def conversation(migrated_url: str) -> str:
     """Two stored conversations with readings in their parse data; the first one's id."""
-    write_conversation(migrated_url, "conv-answers", answers_conversation())
-    write_conversation(migrated_url, "conv-other", answers_conversation())
-    return "conv-answers"
+    return shared.write_both(migrated_url, "conv-answers", answers_conversation)
 
 
 def labels(session: Session) -> list[AnswerAnnotation]:
     """Every stored answer label, oldest first."""
-    return list(session.scalars(select(AnswerAnnotation).order_by(AnswerAnnotation.id)))
+    return shared.stored(session, AnswerAnnotation)
 
 
 def test_a_label_keeps_the_text_the_models_reading_and_the_author(
@@ -94,9 +87,7 @@ def test_one_label_per_message_and_question(session, conversation, user) -> None
     ]  # fmt: skip
     duplicate = AnswerAnnotation(conversation_id=conversation, event_id=event_id,
                                  question="scope", text=REMARK, value="bounded")  # fmt: skip
-    session.add(duplicate)
-    with pytest.raises(IntegrityError):
-        session.flush()
+    shared.refuses(session, duplicate)
 
 
 def test_a_message_without_readings_is_labelled_without_a_prediction(
@@ -132,24 +123,23 @@ def test_labels_must_be_one_of_the_questions_values(
 
 def test_the_database_refuses_a_value_of_another_question(session, conversation) -> None:
     event_id = visitor_event(session, conversation, ANSWER)
-    session.add(AnswerAnnotation(conversation_id=conversation, event_id=event_id,
-                                 question="scope", text=ANSWER, value="alone"))  # fmt: skip
-    with pytest.raises(IntegrityError):
-        session.flush()
+    row = AnswerAnnotation(
+        conversation_id=conversation,
+        event_id=event_id,
+        question="scope",
+        text=ANSWER,
+        value="alone",
+    )
+    shared.refuses(session, row)
 
 
 def test_only_typed_visitor_messages_of_the_conversation_are_labelled(
     session, conversation, user
 ) -> None:
-    events = load_events(session, conversation)
-    bot_event = next(e.id for e in events if e.type_name == "bot")
-    with pytest.raises(ValueError, match="only visitor messages"):
-        annotate_answer(session, conversation, bot_event, "scope", "none", user)
-    other = visitor_event(session, "conv-other", ANSWER)
-    with pytest.raises(ConversationNotFoundError):
-        annotate_answer(session, conversation, other, "support", "alone", user)
-    with pytest.raises(ConversationNotFoundError):
-        annotate_answer(session, conversation, 10_000_000, "support", "alone", user)
+    label = partial(
+        annotate_answer, session, conversation, question="support", value="alone", user=user
+    )
+    shared.refuses_other_messages(session, conversation, ANSWER, label)
     assert labels(session) == []
 
 
@@ -158,44 +148,26 @@ def test_labels_are_audited_with_ids_only(session, conversation, user) -> None:
     annotate_answer(session, conversation, event_id, "support", "alone", user)
     annotate_answer(session, conversation, event_id, "support", "has_support", user)
     session.commit()
-    entries = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
-    assert [(e.actor, e.action, e.target_type, e.target_id) for e in entries] == [
+    entries = shared.audit_rows(session)
+    assert [entry[:4] for entry in entries] == [
         ("staff:rita", "annotate_answer", "conversation", conversation)
     ] * 2
-    assert entries[-1].details == {"event_id": event_id, "question": "support"}
-    logged = json.dumps([e.details for e in entries])
+    assert entries[-1][4] == {"event_id": event_id, "question": "support"}
+    logged = json.dumps([details for *_, details in entries])
     assert "nobody" not in logged and "has_support" not in logged
 
 
-def label_both(session: Session, user: StaffUser) -> None:
-    """Label two messages of each conversation."""
-    for conversation_id in ("conv-answers", "conv-other"):
-        for text, question, value in ((ANSWER, "support", "alone"), (REMARK, "scope", "complex")):
-            event_id = visitor_event(session, conversation_id, text)
-            annotate_answer(session, conversation_id, event_id, question, value, user)
-    session.commit()
-
-
 def test_erasing_a_conversation_deletes_its_labels(session, conversation, user) -> None:
-    label_both(session, user)
-    report = erase_conversation(session, conversation, actor="staff:ada")
-    session.commit()
-    assert report.counts["answer_annotations"] == 2
-    assert {label.conversation_id for label in labels(session)} == {"conv-other"}
+    shared.label_both(session, conversation, BOTH, partial(annotate_answer, user=user))
+    assert shared.erase_keeps_other(session, conversation, AnswerAnnotation) == 2
     assert len(labels(session)) == 2
 
 
 def test_the_retention_purge_deletes_labels_of_idle_conversations(
     session, conversation, user
 ) -> None:
-    label_both(session, user)
-    later = datetime.now(timezone.utc) + timedelta(days=3650)  # both conversations are idle
-    report = purge_older_than(session, days=30, now=later, actor="cli:retention", dry_run=True)
-    assert report.counts["answer_annotations"] == 4 and len(labels(session)) == 4
-    report = purge_older_than(session, days=30, now=later, actor="cli:retention")
-    session.commit()
-    assert report.counts["answer_annotations"] == 4
-    assert labels(session) == []
+    shared.label_both(session, conversation, BOTH, partial(annotate_answer, user=user))
+    assert shared.purge_all(session, AnswerAnnotation) == 4
 
 
 def test_readings_are_taken_only_when_well_formed() -> None:

@@ -1,25 +1,24 @@
 """Answer labels exported as answer-model training files: format, duplicates, conflicts, CLI."""
 
 import re
+from functools import partial
 from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.cli import main
+from bot.answer_model import ANSWERS_DIR
 from bot.conversations.annotations import (
     AnswerExport,
     export_answer_annotations,
+    training_answers,
     write_answer_export,
 )
-from bot.conversations.events import load_events
 from bot.conversations.review import annotate_answer
-from bot.db.staff import AuditEntry, StaffUser
-from bot.settings import get_settings
-from bot.staff.accounts import create_user
-from tests.support.conversations import Script, write_conversation
+from bot.db.staff import StaffUser
+from bot.recommendation import ASSESSMENT_SLOTS
+from tests.support import labels as shared
 
 # The answer training data the export is checked against (a stand-in for data/answers).
 TRAINING = {
@@ -44,6 +43,7 @@ SECOND = [
     ("There's a new problem  every week", "scope", "complex"),  # exported once already
     ("my sister drives me to appointments", "support", "alone"),  # staff disagree: a conflict
 ]
+LABELLED = {"first": FIRST, "second": SECOND}
 EXPORTED = {
     "scope": {"complex": ["there's a new problem every week"],
               "none": ["what will the call cost me?"]},
@@ -54,42 +54,17 @@ EXPORTED = {
 HEADER = "# Training examples for the answer model: replies to the {} question."
 
 
-def write_training(folder: Path, files: dict[str, dict[str, list[str]]]) -> Path:
-    """Answer-model files as in data/answers, one per question."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for question, examples in files.items():
-        document = {"question": question, "examples": examples}
-        text = HEADER.format(question) + "\n" + yaml.safe_dump(document, allow_unicode=True)
-        (folder / f"{question}.yml").write_text(text, encoding="utf-8")
-    return folder
-
-
-def label_all(url: str, session: Session, user: StaffUser, conversation_id: str, labels) -> None:
-    """Store one visitor message per label, then label each."""
-    script = Script().session_start()
-    for text, _, _ in labels:
-        script.user(text, "inform", 0.7).listen()
-    write_conversation(url, conversation_id, script.events)
-    users = [e for e in load_events(session, conversation_id) if e.type_name == "user"]
-    for event, (_, question, value) in zip(users, labels, strict=True):
-        annotate_answer(session, conversation_id, event.id, question, value, user)
-    session.commit()
-
-
 @pytest.fixture
 def training(tmp_path: Path) -> Path:
-    """The answer training data to check against."""
-    return write_training(tmp_path / "data" / "answers", TRAINING)
+    """The answer training data to check against: files as in data/answers, one per question."""
+    documents = {q: {"question": q, "examples": examples} for q, examples in TRAINING.items()}
+    return shared.write_training(tmp_path / "data" / "answers", documents, HEADER)
 
 
 @pytest.fixture
-def labelled(migrated_url: str, session: Session) -> str:
+def labelled(migrated_url: str, session: Session, user: StaffUser) -> str:
     """Two conversations whose visitor messages staff have labelled."""
-    user = create_user(session, username="rita", display_name="Rita Ng", role="reviewer",
-                       password="Quality review 2025")  # fmt: skip
-    session.commit()
-    label_all(migrated_url, session, user, "first", FIRST)
-    label_all(migrated_url, session, user, "second", SECOND)
+    shared.label_all(migrated_url, session, LABELLED, partial(annotate_answer, user=user))
     return migrated_url
 
 
@@ -123,8 +98,7 @@ def test_files_have_the_data_answers_format(session, labelled, training) -> None
         assert list(document["examples"]) == order  # the question's values, then none
         values = [line for line in lines if re.fullmatch(r"  [a-z_]+:", line)]
         assert values == [f"  {value}:" for value in order]
-        examples = [line for line in lines if line.startswith("    - ")]
-        assert examples and all(re.fullmatch(r'    - ".*"', line) for line in examples)
+        assert shared.double_quoted([line for line in lines if line.startswith("    - ")])
 
 
 def test_the_files_read_like_the_training_data_they_join(
@@ -182,33 +156,16 @@ def test_without_training_data_everything_new_is_exported(session, labelled, tmp
 
 
 def test_a_training_file_without_a_question_is_refused(session, labelled, tmp_path) -> None:
-    folder = tmp_path / "answers"
-    folder.mkdir()
-    (folder / "scope.yml").write_text('examples:\n  bounded:\n    - "x"\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="'question' must be one of"):
-        export_answer_annotations(session, folder)
+    broken = {"scope.yml": 'examples:\n  bounded:\n    - "x"\n'}
+    export = partial(export_answer_annotations, session)
+    shared.refuses_training(export, tmp_path / "answers", broken, "'question' must be")
 
 
 def test_nothing_labelled_writes_nothing_and_removes_an_old_export(
     session, training, tmp_path
 ) -> None:
     result = export_answer_annotations(session, training)
-    assert (result.files, result.exported, result.duplicates, result.conflicts) == ({}, 0, 0, [])
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "support.yml").write_text("question: support\n", encoding="utf-8")  # a past export
-    (out / "notes.txt").write_text("kept", encoding="utf-8")
-    assert write_answer_export(result, out) == []
-    assert sorted(path.name for path in out.iterdir()) == ["notes.txt"]
-
-
-def run_export(url: str, *args: str) -> int:
-    """`python -m bot export-annotations ARGS` against the database at `url`."""
-    get_settings.cache_clear()
-    try:
-        return main(["export-annotations", *args])
-    finally:
-        get_settings.cache_clear()
+    shared.clears_old_export(result, write_answer_export, tmp_path / "out", "support.yml")
 
 
 def test_export_command_writes_the_files_and_reports_without_text(
@@ -216,8 +173,7 @@ def test_export_command_writes_the_files_and_reports_without_text(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", labelled)
     out = tmp_path / "var" / "annotations"
-    code = run_export(labelled, "--out", str(out / "nlu.yml"), "--answers-out",
-                      str(out / "answers"), "--answers-training-dir", str(training))  # fmt: skip
+    code = shared.run_export(*shared.outputs(out), "--answers-training-dir", str(training))
     assert code == 0
     printed = capsys.readouterr().out
     for question in ("scope", "decisions", "need"):
@@ -229,22 +185,50 @@ def test_export_command_writes_the_files_and_reports_without_text(
     assert "sister" not in printed and "changing" not in printed.lower()
     scope = yaml.safe_load((out / "answers" / "scope.yml").read_text(encoding="utf-8"))
     assert scope == {"question": "scope", "examples": EXPORTED["scope"]}
-    with make_session() as session:
-        entry = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
-    assert (entry.actor, entry.action) == ("cli:export-annotations", "export_annotations")
-    assert entry.details == {"exported": 0, "duplicates": 0, "conflicts": 0,
-                             "answers_exported": 5, "answers_duplicates": 3,
-                             "answers_conflicts": 2}  # fmt: skip
+    details = shared.export_audit(make_session)
+    assert details == {"exported": 0, "duplicates": 0, "conflicts": 0,
+                       "answers_exported": 5, "answers_duplicates": 3,
+                       "answers_conflicts": 2, "risk_exported": 0, "risk_duplicates": 0,
+                       "risk_conflicts": 0}  # fmt: skip
 
 
 def test_export_command_will_not_write_over_the_training_data(
     labelled, training, tmp_path, monkeypatch, capsys
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", labelled)
-    before = {path.name: path.read_text(encoding="utf-8") for path in training.iterdir()}
-    code = run_export(labelled, "--out", str(tmp_path / "nlu.yml"), "--answers-out",
-                      str(training), "--answers-training-dir", str(training))  # fmt: skip
-    assert code == 2
-    assert "--answers-out must not be" in capsys.readouterr().err
-    assert {path.name: path.read_text(encoding="utf-8") for path in training.iterdir()} == before
+    args = ["--answers-out", str(training), "--answers-training-dir", str(training)]
+    args += ["--safety-out", str(tmp_path / "safety")]
+    printed = shared.refused_export(capsys, training, "--out", str(tmp_path / "nlu.yml"), *args)
+    assert "--answers-out must not be" in printed
     assert not (tmp_path / "nlu.yml").exists()
+
+
+def test_the_real_answer_data_is_read_with_its_options_file(session, user, migrated_url) -> None:
+    """data/answers' `question: any` file counts for every question, by position."""
+    assert (
+        yaml.safe_load((ANSWERS_DIR / "options.yml").read_text(encoding="utf-8"))["question"]
+        == "any"
+    )
+    known = training_answers(ANSWERS_DIR)
+    assert {q: known[q]["the first option"] for q in ASSESSMENT_SLOTS} == {
+        "scope": {"bounded"},
+        "decisions": {"one_time"},
+        "need": {"answer"},
+        "support": {"has_support"},
+    }
+    assert known["support"]["the second option"] == {"alone"}
+    labels = [
+        ("The first  option", "scope", "bounded"),  # in options.yml: a duplicate
+        ("the second option", "decisions", "one_time"),  # options.yml says many
+        ("my cousin flies in for every appointment", "support", "has_support"),
+    ]
+    shared.label_all(migrated_url, session, {"real": labels}, partial(annotate_answer, user=user))
+    result = export_answer_annotations(session, ANSWERS_DIR)
+    assert (result.exported, result.duplicates) == (1, 1)
+    assert [c.describe() for c in result.conflicts] == [
+        f"answer labels #{result.conflicts[0].label_ids[0]} (decisions): labelled one_time; "
+        "training data has many"
+    ]
+    assert examples_of(result) == {
+        "support": {"has_support": ["my cousin flies in for every appointment"]}
+    }

@@ -1,6 +1,5 @@
 """Handoff rows and the team's alert emails, on SQLite and PostgreSQL."""
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from threading import Barrier
@@ -10,32 +9,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.availability import add_time_off, navigators_on_duty, set_weekly_hours, team_back_at
+from bot.availability import add_time_off, navigators_on_duty, team_back_at
 from bot.db.handoffs import Handoff
 from bot.db.models import Navigator, OutboxMessage
 from bot.db.staff import StaffUser
 from bot.handoff import alerts, state
 from bot.handoff.state import HandoffError
-from bot.settings import get_settings
 from tests.support.conversations import Script, write_conversation
+from tests.support.team import MONDAY, SATURDAY, WEEKDAYS, navigator, weekday_team
 
-MONDAY = datetime(2030, 1, 7, 15, 30, tzinfo=timezone.utc)  # 10:30 New York, 07:30 Los Angeles
-SATURDAY = datetime(2030, 1, 5, 15, 30, tzinfo=timezone.utc)
-STAFF_URL = "https://staff.pilotrock.example"
 HEALTH_DETAIL = "my mother's chemo was stopped after the biopsy"
 MINUTE = timedelta(minutes=1)
-
-
-def navigator(
-    session: Session, email: str, zone: str, weekly: dict[str, list[str]], active: bool = True
-) -> Navigator:
-    """A navigator in the availability tables with explicit weekly hours."""
-    row = Navigator(name=email.split("@")[0], email=email, timezone=zone, active=active)
-    session.add(row)
-    session.flush()
-    set_weekly_hours(session, row, weekly)
-    session.commit()
-    return row
 
 
 def handoff_count(session: Session, *conditions: object) -> int:
@@ -297,24 +281,12 @@ def test_overdue_picks_unclaimed_and_silent_claims(
 @pytest.fixture
 def team(session: Session) -> list[Navigator]:
     """Five navigators: on duty on MONDAY are east and central only."""
-    weekdays = {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
-    east = navigator(session, "east@pilotrock.example", "America/New_York", weekdays)
-    central = navigator(session, "central@pilotrock.example", "America/Chicago", weekdays)
-    west = navigator(session, "west@pilotrock.example", "America/Los_Angeles", weekdays)
-    navigator(session, "retired@pilotrock.example", "America/New_York", weekdays, active=False)
-    away = navigator(session, "away@pilotrock.example", "America/New_York", weekdays)
+    team = weekday_team(session)
+    navigator(session, "retired@pilotrock.example", "America/New_York", WEEKDAYS, active=False)
+    away = navigator(session, "away@pilotrock.example", "America/New_York", WEEKDAYS)
     add_time_off(session, away.email, MONDAY - timedelta(hours=2), MONDAY + timedelta(hours=2))
     session.commit()
-    return [east, central, west]
-
-
-@pytest.fixture
-def staff_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The staff app's public address, as the alert emails link to it."""
-    monkeypatch.setenv("STAFF_PUBLIC_URL", STAFF_URL + "/")
-    get_settings.cache_clear()
-    yield STAFF_URL
-    get_settings.cache_clear()
+    return team
 
 
 def outbox(session: Session) -> list[OutboxMessage]:

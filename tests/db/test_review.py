@@ -20,8 +20,7 @@ from bot.conversations.review import (
 )
 from bot.db.reviews import Annotation
 from bot.db.staff import AuditEntry
-from tests.db.conftest import visitor_event
-from tests.support.conversations import assessment_conversation, write_conversation
+from tests.support.conversations import assessment_conversation, visitor_event, write_conversation
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from tests.support.servers import Servers
 pytestmark = pytest.mark.e2e
 
 CONVERSATIONS = Path(__file__).with_name("conversations_in_words.yml")
+MAX_FALSE_ALARMS = 0.1  # safety first: a suspected risk gives the numbers
 MIN_ACCURACY = 0.95
 MAX_TURNS = 14
 
@@ -64,11 +65,13 @@ def test_whole_assessment_in_words(servers: Servers, conversation: dict[str, Any
     assert state["recommendation"] == conversation["expected"]
 
 
-def test_false_alarms_get_no_emergency_reply(servers: Servers) -> None:
-    """Ordinary answers about being alone, past illness or idioms never get 911/988."""
-    alarms, checks, total = false_alarms(servers)
-    print(f"false alarms: {len(alarms)}/{total}; danger checks asked: {checks}")
-    assert total >= 60 and alarms == []
+def test_false_alarms_are_rare_and_cost_one_message(servers: Servers) -> None:
+    """Ordinary answers about being alone, past illness or idioms rarely get 911/988, and when
+    they do the visitor carries on where they were, answers kept."""
+    alarms, notes, lost, total = false_alarms(servers)
+    print(f"false alarms: {len(alarms)}/{total}; of them one-line safety notes: {notes}")
+    assert total >= 60 and lost == []
+    assert len(alarms) / total <= MAX_FALSE_ALARMS, alarms
 
 
 def test_destructive_words_in_answers_never_delete_cancel_or_end(servers: Servers) -> None:

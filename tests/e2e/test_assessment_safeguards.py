@@ -1,5 +1,5 @@
-"""Nothing irreversible from one message, the danger check, confirmed pre-fills, corrections
-and bounded re-asks: against the real servers, over the REST channel."""
+"""Nothing irreversible from one message, numbers first and carrying on, confirmed pre-fills,
+corrections and bounded re-asks: against the real servers, over the REST channel."""
 
 import pytest
 
@@ -70,30 +70,33 @@ def test_goodbye_mid_question_asks_before_ending(servers: Servers) -> None:
     assert open_question(servers, sender) is None
 
 
-def test_classifier_only_alarm_asks_once_and_no_keeps_the_answers(servers: Servers) -> None:
+def test_classifier_only_alarm_gives_the_numbers_and_carry_on_keeps_the_answers(
+    servers: Servers,
+) -> None:
     sender = new_sender("check")
     reach(servers, sender, "need")
     replies = servers.send(sender, "/emergency")  # the intent alone: no red flag in the text
-    text = text_of(replies)
-    assert "in danger right now" in text and "911" not in text
-    assert open_question(servers, sender) == "need"
-    replies = servers.send(sender, "no")
+    first = replies[0]["text"]
+    assert "911" in first and "?" not in first  # the numbers first, never a question
+    assert "988" in text_of(replies)
+    assert open_question(servers, sender) is None  # the form is paused
+    assert "/carry_on" in payloads(replies)
+    replies = servers.send(sender, "/carry_on")
     assert open_question(servers, sender) == "need"
     assert {button("need", "answer"), button("need", "navigate")} <= payloads(replies)
     state = slots(servers, sender)
     assert (state["scope"], state["decisions"]) == ("bounded", "one_time")
-    assert not state["emergency_triggered"]
 
 
-def test_yes_to_the_danger_check_gives_911_and_988(servers: Servers) -> None:
-    sender = new_sender("check")
+def test_typed_we_are_safe_resumes_where_the_visitor_was(servers: Servers) -> None:
+    sender = new_sender("safe")
     reach(servers, sender, "support")
-    servers.send(sender, "/emergency")
-    replies = servers.send(sender, "yes")
-    text = text_of(replies)
-    assert "911" in text and "988" in text
+    replies = servers.send(sender, "my husband collapsed and isn't breathing")
+    assert "911" in replies[0]["text"]
     assert open_question(servers, sender) is None
-    assert slots(servers, sender)["emergency_triggered"]
+    servers.send(sender, "sorry false alarm, that was last year. we're safe, carry on")
+    assert open_question(servers, sender) == "support"
+    assert slots(servers, sender)["need"] is not None
 
 
 def test_red_flag_mid_answer_still_stops_at_once(servers: Servers) -> None:

@@ -35,6 +35,9 @@ TABLE = [
     ("POST", "/conversations/conv-booked/annotate-answer",
      {"event_id": "{greet_event_id}", "question": "scope", "value": "none"},
      REDIRECT, REDIRECT, REDIRECT),
+    ("POST", "/conversations/conv-booked/annotate-risk",
+     {"event_id": "{greet_event_id}", "label": "none"}, REDIRECT, REDIRECT, REDIRECT),
+    ("GET", "/events/{greet_event_id}", {}, REDIRECT, REDIRECT, REDIRECT),
     ("GET", "/conversations/conv-booked/erase", {}, OK, DENIED, DENIED),
     ("POST", "/conversations/conv-booked/erase", {"confirm": "erase"},
      REDIRECT, DENIED, DENIED),
@@ -90,6 +93,7 @@ def route_template(path: str) -> str:
     """The route path a table row exercises (`{lead_id}` -> `{lead_id:int}`, ...)."""
     path = re.sub(r"\{(\w+_id)\}", r"{\1:int}", path)
     path = path.replace("conv-booked", "{conversation_id}")
+    path = path.replace("{greet_event_id:int}", "{event_id:int}")
     return path.replace("/users/spare/", "/users/{username}/")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from bot.answer_model import NONE, THRESHOLD, Reading
+from bot.emergency import SAFETY_NOTE
 from bot.recommendation import ASSESSMENT_SLOTS, SIDES
 from tests.support.servers import ROOT, Servers
 
@@ -86,19 +87,35 @@ def accuracy(confusion: Counter[tuple[str, str]]) -> float:
     return sum(n for (gold, got), n in confusion.items() if gold == got) / sum(confusion.values())
 
 
-def false_alarms(servers: Servers) -> tuple[list[str], int, int]:
-    """Ordinary in-form answers that got 911/988, how many got the danger check, and the total."""
-    alarms, checks = [], 0
+def false_alarms(servers: Servers) -> tuple[list[str], int, list[str], int]:
+    """Ordinary in-form answers that got 911/988, how many of those were only the one-line
+    safety note (moderate risk), those whose progress a false alarm lost (answers gone, or the
+    questions not back after "we're safe"), and the total."""
+    alarms, notes, lost = [], 0, []
     items = load(HELDOUT / "false_alarms.yml")["items"]
     for item in items:
         sender = new_sender("calm")
         reach(servers, sender, item["question"])
         text = text_of(servers.send(sender, item["text"]))
-        checks += "in danger right now" in text
+        notes += SAFETY_NOTE in text
         triggered = servers.tracker(sender)["slots"]["emergency_triggered"]
         if any(word in text for word in EMERGENCY_WORDS) or triggered:
             alarms.append(item["text"])
-    return alarms, checks, len(items)
+            if not carries_on(servers, sender, item["question"]):
+                lost.append(item["text"])
+    return alarms, notes, lost, len(items)
+
+
+def carries_on(servers: Servers, sender: str, question: str) -> bool:
+    """After a false alarm the assessment goes on, answers kept ("we're safe" if it paused)."""
+    before = [q for q in ASSESSMENT_SLOTS if q != question]
+    answered = {q: servers.tracker(sender)["slots"][q] for q in before}
+    if servers.tracker(sender)["slots"].get("paused_loop"):
+        servers.send(sender, "/carry_on")
+    state = servers.tracker(sender)["slots"]
+    still = {q: state[q] for q in before}
+    going_on = open_question(servers, sender) is not None or state["recommendation"]
+    return bool(going_on) and still == answered
 
 
 def destructive_outcomes(servers: Servers) -> tuple[list[str], int, int]:
@@ -114,6 +131,8 @@ def destructive_outcomes(servers: Servers) -> tuple[list[str], int, int]:
         deleted = stored_events(servers, sender) == 0 or state["deletion_requested"]
         ended = "Take care" in text or "stop the questions here" in text
         going_on = open_question(servers, sender) is not None or state["recommendation"]
+        if state.get("paused_loop"):  # a suspected risk paused the questions, answers kept
+            going_on = carries_on(servers, sender, item["question"])
         if deleted or ended or not going_on:
             harmed.append(item["text"])
         correct += state[item["question"]] == item["value"]

@@ -38,7 +38,13 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import StoredEvent, ensure_events_table, events_table, to_event
+from bot.conversations.events import (
+    StoredEvent,
+    ensure_events_table,
+    events_table,
+    load_events,
+    to_event,
+)
 from bot.paths import ROOT
 from bot.recommendation import recommend
 from bot.runtime.tracker_store import connection_fields
@@ -425,6 +431,12 @@ def write_conversation(target: str | Session, sender_id: str, events: Sequence[E
         return _run(_append(store, sender_id, events))
     finally:
         store.engine.dispose()
+
+
+def visitor_event(session: Session, conversation_id: str, text: str) -> int:
+    """The event id of the visitor message `text` in a stored conversation."""
+    events = load_events(session, conversation_id)
+    return next(e.id for e in events if e.type_name == "user" and e.data["text"] == text)
 
 
 def tracker_store(url: str) -> SQLTrackerStore:

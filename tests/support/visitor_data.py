@@ -18,6 +18,7 @@ from bot.db.reviews import (
     ConversationNote,
     ConversationReview,
     ConversationTag,
+    RiskAnnotation,
 )
 from bot.db.telegram import TelegramUpdate
 
@@ -66,8 +67,8 @@ def add_lead(
 
 
 def add_staff_rows(session: Session, conversation_id: str) -> None:
-    """A callback request, index entry, review, tag, note, annotation and answer label of the
-    conversation (and, for a Telegram chat id, two received updates)."""
+    """A callback request, index entry, review, tag, note, annotation, answer and risk label of
+    the conversation (and, for a Telegram chat id, two received updates)."""
     now = utcnow()
     create_callback_request(session, conversation_id=conversation_id, channel="rest",
                             contact=email_of(conversation_id))  # fmt: skip
@@ -82,6 +83,8 @@ def add_staff_rows(session: Session, conversation_id: str) -> None:
                    predicted_intent="inform", corrected_intent="situation_caregiver"),
         AnswerAnnotation(conversation_id=conversation_id, event_id=1, question="support",
                          text=SUMMARY, predicted_value="none", value="alone"),
+        RiskAnnotation(conversation_id=conversation_id, event_id=1, text=SUMMARY,
+                       predicted_label="none", predicted_score=0.12, label="crisis"),
     ])  # fmt: skip
     if conversation_id.isdigit():  # a Telegram chat: the updates its messages came in
         chat_id = int(conversation_id)
@@ -101,7 +104,7 @@ def rows_of(session: Session, conversation_id: str) -> dict[str, int]:
         ),
     }
     for model in (CallbackRequest, ConversationIndex, ConversationReview, ConversationTag,
-                  ConversationNote, Annotation, AnswerAnnotation):  # fmt: skip
+                  ConversationNote, Annotation, AnswerAnnotation, RiskAnnotation):  # fmt: skip
         counts[model.__tablename__] = count(
             session, model, model.conversation_id == conversation_id
         )

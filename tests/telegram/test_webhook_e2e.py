@@ -127,6 +127,26 @@ def test_an_emergency_gets_911_at_once(telegram_servers: TelegramServers) -> Non
     message_saying(api, chat_id, "911")
 
 
+def test_a_crisis_in_other_words_gets_988_first_and_carry_on_resumes(
+    telegram_servers: TelegramServers,
+) -> None:
+    api, chat_id = telegram_servers.api, new_chat_id()
+    telegram_servers.post(message_update(chat_id, "help me decide"))
+    keyboard_with(api, chat_id, SCOPE_BOUNDED)
+    seen = len(api.messages_to(chat_id))
+    text = "ive started giving my things away and wrote letters to my kids, i wont be here long"
+    assert telegram_servers.post(message_update(chat_id, text)).status_code == 200
+    api.wait_for(lambda: len(api.messages_to(chat_id)) > seen or None)
+    assert "988" in api.messages_to(chat_id)[seen]["text"]  # the first reply gives the number
+    seen = len(api.messages_to(chat_id))
+    tap(telegram_servers, chat_id, "We're safe, carry on", "/carry_on")
+
+    def asked_again() -> bool:
+        return any(SCOPE_BOUNDED in buttons_of(m).values() for m in api.messages_to(chat_id)[seen:])
+
+    api.wait_for(asked_again)
+
+
 def test_restart_starts_over(telegram_servers: TelegramServers) -> None:
     api, chat_id = telegram_servers.api, new_chat_id()
     telegram_servers.post(message_update(chat_id, "help me decide"))

@@ -134,7 +134,8 @@ def test_red_flag_still_wins_over_a_confident_answer(domain: Domain) -> None:
     assert message.get("intent")["name"] == "emergency"
     entities = message.get("entities")
     assert any(e["entity"] == "red_flag" and e["value"] == "crisis" for e in entities)
-    assert not any(e["entity"] == "support" for e in entities)  # the answer is not taken
+    # the emergency comes first; the answer rides along, kept with the paused form
+    assert any(e["entity"] == "support" and e["value"] == "alone" for e in entities)
 
 
 def test_button_payloads_are_not_read(domain: Domain) -> None:

@@ -4,6 +4,7 @@ import pytest
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.guard import MessageGuard, is_non_latin
+from bot.risk_model import RiskReading
 
 
 def classified(text: str, intent: str = "ask_cost", confidence: float = 0.93) -> Message:
@@ -51,3 +52,24 @@ def test_ordinary_english_is_left_alone(guard: MessageGuard, text: str) -> None:
 def test_non_latin_needs_a_majority() -> None:
     assert not is_non_latin("I saw Dr. Ωmega")
     assert is_non_latin("Здравствуйте, doctor")
+
+
+def test_an_unsure_emergency_intent_with_a_calm_reading_gives_way(guard: MessageGuard) -> None:
+    message = classified("last spring the ER said it was a panic attack", "emergency", 0.6)
+    ranking = [
+        {"name": "emergency", "confidence": 0.6},
+        {"name": "ask_second_opinion", "confidence": 0.3},
+    ]
+    message.set("intent_ranking", ranking)
+    message.set("risk_reading", RiskReading(0.02, 0.01))
+    (message,) = guard.process([message])
+    assert message.get("intent")["name"] == "nlu_fallback"  # the next intent is too unsure
+    assert message.get("risk")["level"] == "none"
+
+
+def test_a_sure_reading_makes_any_intent_an_emergency(guard: MessageGuard) -> None:
+    message = classified("he went grey and is gasping, what does a review cost", "ask_cost")
+    message.set("risk_reading", RiskReading(0.93, 0.02))
+    (message,) = guard.process([message])
+    assert message.get("intent")["name"] == "emergency"
+    assert message.get("risk")["level"] == "high" and message.get("risk")["kind"] == "acute"

@@ -196,3 +196,35 @@ def test_bad_pattern_file_structure_raises_value_error(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         RedFlagGuard.from_file(write(tmp_path, content))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "she had a stroke three years ago and now we want a second opinion on her rehab",
+        "when I was 19 I tried to kill myself. These days I'm in a good place",
+        "if my dad ever has a heart attack what should we do first",
+        "how can I tell a panic attack apart from a heart attack?",
+    ],
+)
+def test_history_and_hypotheticals_are_not_a_present_danger(text: str) -> None:
+    assert default_guard().check(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he had a stroke last year and right now his face is drooping again",
+        "my heart attack was in 2019. Now I have crushing chest pain",
+        "as a kid she had asthma and now she can't breathe",
+    ],
+)
+def test_a_present_danger_beside_history_is_still_flagged(text: str) -> None:
+    assert default_guard().check(text) is not None
+
+
+def test_context_rules_are_checked() -> None:
+    with pytest.raises(ValueError, match="context"):
+        RedFlagGuard({"x": {"kind": "acute", "phrases": ["help"]}}, {"later": ["x"]})
+    with pytest.raises(ValueError, match="context 'present'"):
+        RedFlagGuard({"x": {"kind": "acute", "phrases": ["help"]}}, {"present": ["("]})

@@ -1,4 +1,4 @@
-"""The inbox and the transcript view, with tags, notes, review status, annotations and erasure."""
+"""The inbox and the transcript view, with tags, notes, review status, labels and erasure."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from bot.conversations.inbox import (
 )
 from bot.conversations.masking import Masker, mask_transcript
 from bot.conversations.transcript import (
+    ALERT_LEVELS,
     ActionRun,
     BotMessage,
     SessionStart,
@@ -38,7 +39,14 @@ from bot.conversations.transcript import (
     build_transcript,
 )
 from bot.db.models import CallbackRequest, Lead
-from bot.db.reviews import NOT_AN_ANSWER, OUTCOMES, REVIEW_STATUSES, answer_values
+from bot.db.reviews import (
+    NO_RISK,
+    NOT_AN_ANSWER,
+    OUTCOMES,
+    REVIEW_STATUSES,
+    RISK_LABELS,
+    answer_values,
+)
 from bot.privacy import erase_conversation
 from bot.recommendation import ASSESSMENT_SLOTS
 from bot.staff.chat import live_state
@@ -54,9 +62,11 @@ NOTICES = {
     "review": "Review status saved.",
     "annotate": "Intent correction saved.",
     "annotate-answer": "Answer label saved.",
+    "annotate-risk": "Risk label saved.",
 }
 DEFAULT_QUESTION = ASSESSMENT_SLOTS[0]  # the answer form's question when none was open
 VALUE_NAMES = {NOT_AN_ANSWER: "not an answer"}
+RISK_NUMBERS = {"acute": "acute (911)", "crisis": "crisis (988)"}
 
 
 @dataclass
@@ -77,6 +87,7 @@ class Line:
     annotation: Any = None
     annotatable: bool = False
     answer: AnswerLine | None = None
+    risk: RiskLine | None = None
 
 
 @dataclass
@@ -87,6 +98,29 @@ class AnswerLine:
     labels: list[Any]  # AnswerAnnotation rows, in question order
     question: str  # the form's preselected question
     value: str | None  # the form's preselected value (None: staff must choose)
+
+
+@dataclass
+class RiskLine:
+    """A visitor message's staff risk label and the risk form's choices."""
+
+    label: Any  # the RiskAnnotation row, or None
+    verdict: str | None  # what the saved label says ("false alarm", "missed risk: crisis (988)")
+    choices: list[tuple[str, str]]  # (label, what choosing it says), in RISK_LABELS order
+
+
+def risk_name(label: str, flagged: bool) -> str:
+    """What a risk label says of a message the bot did (flagged) or did not treat as a risk."""
+    if label == NO_RISK:
+        return "false alarm" if flagged else "no risk"
+    return ("risk: " if flagged else "missed risk: ") + RISK_NUMBERS.get(label, label)
+
+
+def risk_line(message: VisitorMessage, label: Any) -> RiskLine:
+    """The saved label (judged against the risk level stored with it) and the form's choices."""
+    flagged = message.risk is not None and message.risk.alerting
+    verdict = risk_name(label.label, label.predicted_level in ALERT_LEVELS) if label else None
+    return RiskLine(label, verdict, [(value, risk_name(value, flagged)) for value in RISK_LABELS])
 
 
 def answer_line(parse_data: dict[str, Any], labels: list[Any]) -> AnswerLine:
@@ -206,9 +240,11 @@ def lines_of(
     annotations: dict[int, Any],
     parse_data: dict[int, dict[str, Any]] | None = None,
     answer_labels: dict[int, list[Any]] | None = None,
+    risk_labels: dict[int, Any] | None = None,
 ) -> list[Line | Steps]:
     """The transcript as page lines; consecutive actions and slot changes grouped."""
     parse_data, answer_labels = parse_data or {}, answer_labels or {}
+    risk_labels = risk_labels or {}
     lines: list[Line | Steps] = []
     for item in shown.items:
         if isinstance(item, (ActionRun, SlotChange)):
@@ -223,7 +259,8 @@ def lines_of(
             annotation = annotations.get(item.event_id)
             labels = answer_labels.get(item.event_id, [])
             answer = answer_line(parse_data.get(item.event_id, {}), labels)
-            lines.append(Line("visitor", item, annotation, item.event_id in clean, answer))
+            risk = risk_line(item, risk_labels.get(item.event_id))
+            lines.append(Line("visitor", item, annotation, item.event_id in clean, answer, risk))
         elif isinstance(item, BotMessage):
             lines.append(Line(bot_line_kind(item), item))
         elif isinstance(item, SessionStart):
@@ -297,6 +334,7 @@ def transcript(ctx: Context) -> Response:
             review.annotations_for(ctx.db, conversation_id),
             parse_data_of(events),
             review.answer_annotations_for(ctx.db, conversation_id),
+            review.risk_annotations_for(ctx.db, conversation_id),
         ),
         leads=leads,
         personal=personal,
@@ -380,6 +418,26 @@ def annotate_answer(ctx: Context) -> Response:
     )
 
 
+@requires(Permission.REVIEW)
+def annotate_risk(ctx: Context) -> Response:
+    """POST /conversations/{id}/annotate-risk: mark a message a missed risk or a false alarm."""
+    conversation_id, label = ctx.param("conversation_id"), ctx.field("label")
+    review.valid_risk_label(label)
+    event_id = annotatable_event(ctx, conversation_id)
+    review.annotate_risk(ctx.db, conversation_id, event_id, label, ctx.user)
+    return redirect(conversation_url(conversation_id, done="annotate-risk") + f"#event-{event_id}")
+
+
+@requires(Permission.VIEW_CONVERSATIONS)
+def visitor_event(ctx: Context) -> Response:
+    """GET /events/{id}: the transcript at a visitor message (alert links carry no conversation)."""
+    event_id = int(ctx.param("event_id"))
+    found = review.conversation_of_message(ctx.db, event_id)
+    if found is None:
+        return ctx.fail("There is no such message (it may have been erased).", 404)
+    return redirect(conversation_url(found) + f"#event-{event_id}")
+
+
 @requires(Permission.ERASE)
 def erase_form(ctx: Context) -> Response:
     """GET /conversations/{id}/erase: the confirmation step before erasing."""
@@ -413,6 +471,8 @@ routes = [
     Route("/conversations/{conversation_id}/review", reviewed, methods=["POST"]),
     Route("/conversations/{conversation_id}/annotate", annotate, methods=["POST"]),
     Route("/conversations/{conversation_id}/annotate-answer", annotate_answer, methods=["POST"]),
+    Route("/conversations/{conversation_id}/annotate-risk", annotate_risk, methods=["POST"]),
     Route("/conversations/{conversation_id}/erase", erase_form, methods=["GET"]),
     Route("/conversations/{conversation_id}/erase", erase, methods=["POST"]),
+    Route("/events/{event_id:int}", visitor_event, methods=["GET"]),
 ]

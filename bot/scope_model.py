@@ -1,0 +1,45 @@
+"""The learned scope model: is a message this firm's business, or out of scope?
+
+A binary classifier over the answer model's features (word and character n-grams plus the
+shared sentence embedding), trained by `rasa train` through `bot.nlu.scope.ScopeReader` on
+the `out_of_scope` examples against every other intent's examples and the assessment
+answers. The embedding carries meaning beyond the words seen in training, so a request about
+a puppy's name or a store's hours lands out of scope without a word list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sklearn.pipeline import Pipeline
+
+from bot.answer_model import new_classifier
+
+OUT = "out_of_scope"
+IN = "in_scope"
+# A message is out of scope at or above this probability (checked on the held-out sets).
+THRESHOLD = 0.6
+C = 4.0
+
+
+class ScopeModel:
+    """In scope or out of scope, with a probability."""
+
+    def __init__(self, classifier: Pipeline) -> None:
+        """Wrap a trained pipeline."""
+        self.classifier = classifier
+
+    @classmethod
+    def train(cls, outside: Iterable[str], inside: Iterable[str], c: float = C) -> ScopeModel:
+        """Fit on out-of-scope texts against in-scope ones."""
+        out, inn = list(dict.fromkeys(outside)), list(dict.fromkeys(inside))
+        if not out or not inn:
+            raise ValueError("the scope model needs in-scope and out-of-scope examples")
+        classifier = new_classifier(c=c)
+        classifier.fit(out + inn, [OUT] * len(out) + [IN] * len(inn))
+        return cls(classifier)
+
+    def out_of_scope(self, text: str) -> float:
+        """The probability that the text is not this firm's business."""
+        probabilities = self.classifier.predict_proba([text or ""])[0]
+        return float(probabilities[list(self.classifier.classes_).index(OUT)])
