@@ -23,12 +23,9 @@ RESUMABLE = frozenset({"assessment_form", "lead_form", "booking_form"})
 
 
 def red_flag_kind(tracker: Tracker) -> str | None:
-    """The most urgent kind the message guard attached to the latest message (None: unknown)."""
+    """The kind the message guard attached to the latest message (None: unclear or unknown)."""
     kinds = set(latest_entities(tracker, RED_FLAG))
-    for kind in (CRISIS, ACUTE):
-        if kind in kinds and len(kinds) == 1:
-            return kind
-    return None  # unclear, mixed or unknown: both numbers
+    return kinds.pop() if len(kinds) == 1 and kinds <= {ACUTE, CRISIS} else None
 
 
 class ActionEmergency(Action):

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.model_selection import StratifiedKFold
 
-from bot.answer_model import load_examples
+from bot.nlu.risk import RiskReader, background_texts
 from bot.paths import DATA
 from bot.risk_model import NONE, RiskModel, SafetyExample, load_safety_examples
 from bot.safety import RedFlagGuard, default_guard
@@ -40,13 +41,9 @@ def heldout_figures(servers: Servers) -> None:
 
 def background() -> list[str]:
     """Texts that are never emergencies, as `rasa train` gives the model."""
-    texts = [
-        str(m.get("text"))
-        for path in sorted((DATA / "nlu").glob("*.yml"))
-        for m in RasaYAMLReader().read(path).intent_examples
-        if m.get("intent") != "emergency"
-    ]
-    return texts + [t for pairs in load_examples().values() for t, _ in pairs]
+    reader = RasaYAMLReader()
+    data = TrainingData().merge(*(reader.read(p) for p in sorted((DATA / "nlu").glob("*.yml"))))
+    return background_texts(data, RiskReader.get_default_config())
 
 
 def cross_validated_figures() -> None:

@@ -3,48 +3,55 @@
 Either detector firing means risk. The guard's patterns and a confident model reading are
 high risk (the full emergency reply); a less sure reading, or the intent classifier alone,
 is moderate risk (one line with the numbers, then the normal reply). The result is stored
-in each message's parse data as `risk` (see `Assessment.as_dict`).
+in each message's parse data as `risk` (see `Assessment.as_dict`) and read back, by the
+runtime and the staff app alike, with `stored_assessment`. This module holds the vocabulary
+and imports neither spaCy nor scikit-learn.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.risk_model import (
-    ACUTE,
-    CRISIS,
-    HIGH,
-    MODERATE,
-    MODERATE_THRESHOLD,
-    NONE,
-    UNCLEAR,
-    RiskReading,
-)
-from bot.safety import RedFlag
+from bot.emergency import ACUTE, CRISIS
 
+if TYPE_CHECKING:
+    from bot.risk_model import RiskReading
+    from bot.safety import RedFlag
+
+NONE = "none"
+UNCLEAR = "unclear"  # risk, but acute and crisis are both likely: give both numbers
+HIGH = "high"  # the full emergency reply, and any form pauses
+MODERATE = "moderate"  # one line with the numbers, then the normal reply
+LABELS = (ACUTE, CRISIS, NONE)  # the risk model's classes
+LEVELS = (NONE, MODERATE, HIGH)
+KINDS = (ACUTE, CRISIS, UNCLEAR)  # which numbers the visitor is given
+ALERT_LEVELS = (HIGH, MODERATE)  # the levels at which the visitor gets the numbers
 RISK = "risk"  # the parse-data key
 EMERGENCY = "emergency"
 GUARD, MODEL, INTENT = "guard", "model", "intent"
-# The intent classifier's `emergency` counts when it is at least this sure.
+SOURCES = (GUARD, MODEL, INTENT)
+# The intent classifier's `emergency` counts on its own only when it is this sure: its few
+# examples make it keyword-driven, and below this it added false alarms on the held-out set
+# without catching anything the guard and the model missed.
 INTENT_MIN_CONFIDENCE = 0.95
-LEVELS = (NONE, MODERATE, HIGH)
 
 
 @dataclass(frozen=True)
 class Assessment:
-    """One message's risk: how serious, what kind, and which detectors saw it."""
+    """One message's risk: the model's label and score, the level answered at, the kind given."""
 
+    label: str = NONE  # the model's likeliest class
+    score: float = 0.0  # the model's probability of any risk (1.0 for a red flag)
     level: str = NONE  # none, moderate or high
     kind: str | None = None  # acute, crisis or unclear (None when there is no risk)
-    score: float = 0.0  # the model's probability of any risk (1.0 for a red flag)
-    label: str = NONE  # the model's likeliest class
     sources: tuple[str, ...] = field(default_factory=tuple)
 
     @property
-    def at_risk(self) -> bool:
-        """Whether the visitor must be given the numbers."""
-        return self.level != NONE
+    def alerting(self) -> bool:
+        """Whether the visitor is given the numbers (level high or moderate)."""
+        return self.level in ALERT_LEVELS
 
     def as_dict(self) -> dict[str, Any]:
         """The assessment as stored in a message's parse data."""
@@ -67,13 +74,16 @@ def assess(
     sources = tuple(name for name, yes in fired.items() if yes)
     score = reading.score if reading is not None else 0.0
     label = reading.label if reading is not None else NONE
+    kind: str | None = None
     if flag is not None:
-        return Assessment(HIGH, _flag_kind(flag, reading), 1.0, label, sources)
-    if model_level == HIGH or (model_level == MODERATE and by_intent):
-        return Assessment(HIGH, _kind(reading), score, label, sources)
-    if model_level == MODERATE or by_intent:
-        return Assessment(MODERATE, _kind(reading), score, label, sources)
-    return Assessment(NONE, None, score, label, sources)
+        level, kind, score = HIGH, _flag_kind(flag, reading), 1.0
+    elif model_level == HIGH or (model_level == MODERATE and by_intent):
+        level, kind = HIGH, _kind(reading)
+    elif model_level == MODERATE or by_intent:
+        level, kind = MODERATE, _kind(reading)
+    else:
+        level = NONE
+    return Assessment(label, score, level, kind, sources)
 
 
 def _flag_kind(flag: RedFlag, reading: RiskReading | None) -> str:
@@ -84,22 +94,35 @@ def _flag_kind(flag: RedFlag, reading: RiskReading | None) -> str:
 
 
 def _kind(reading: RiskReading | None) -> str:
-    """The model's kind when it reads any risk, else unclear (both numbers)."""
-    if reading is None or reading.score < MODERATE_THRESHOLD / 2:
-        return UNCLEAR
-    return reading.kind
+    """The model's kind when it reads risk itself, else unclear (both numbers)."""
+    return UNCLEAR if reading is None or reading.level() == NONE else reading.kind
+
+
+def stored_assessment(parse_data: dict[str, Any] | None) -> Assessment | None:
+    """The assessment stored in a message's parse data; None when absent or malformed."""
+    raw = (parse_data or {}).get(RISK)
+    if not isinstance(raw, dict):
+        return None
+    label, level, score = raw.get("label"), raw.get("level"), raw.get("score")
+    if label not in LABELS or level not in LEVELS or not _probability(score):
+        return None
+    kind, sources = raw.get("kind"), raw.get("sources")
+    named = [s for s in sources if s in SOURCES] if isinstance(sources, list) else []
+    return Assessment(
+        label=label,
+        score=float(score),
+        level=level,
+        kind=kind if kind in KINDS else None,
+        sources=tuple(dict.fromkeys(named)),
+    )
 
 
 def from_parse_data(parse_data: dict[str, Any] | None) -> Assessment:
-    """The assessment stored in a message's parse data (none when absent or malformed)."""
-    stored = (parse_data or {}).get(RISK)
-    if not isinstance(stored, dict) or stored.get("level") not in LEVELS:
-        return Assessment()
-    kind = stored.get("kind")
-    return Assessment(
-        level=str(stored["level"]),
-        kind=kind if kind in (ACUTE, CRISIS, UNCLEAR) else None,
-        score=float(stored.get("score") or 0.0),
-        label=str(stored.get("label") or NONE),
-        sources=tuple(str(s) for s in stored.get("sources") or ()),
-    )
+    """The stored assessment, or no risk when there is none."""
+    return stored_assessment(parse_data) or Assessment()
+
+
+def _probability(value: Any) -> bool:
+    """Whether `value` is a number from 0 to 1 (not a bool, not NaN)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and not math.isnan(value) and 0.0 <= value <= 1.0

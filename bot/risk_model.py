@@ -17,21 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import yaml
 from sklearn.pipeline import Pipeline
 
 from bot.answer_model import new_classifier
 from bot.paths import DATA
+from bot.risk import ACUTE, CRISIS, HIGH, LABELS, MODERATE, NONE, UNCLEAR
 
-ACUTE = "acute"
-CRISIS = "crisis"
-NONE = "none"
-LABELS = (ACUTE, CRISIS, NONE)
-RISKS = (ACUTE, CRISIS)
-UNCLEAR = "unclear"  # risk, but acute and crisis are both likely: give both numbers
-HIGH = "high"  # the full emergency reply, and any form pauses
-MODERATE = "moderate"  # one line with the numbers, then the normal reply
 SAFETY_DIR = DATA / "safety"
 # Risk probability (acute + crisis) at or above which a message gets the full emergency reply,
 # and the lower one at which it gets the line with the numbers first (tuned by cross-validation
@@ -180,8 +172,3 @@ def safety_fingerprint(directory: Path = SAFETY_DIR) -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def as_array(readings: list[RiskReading]) -> np.ndarray:
-    """Readings as an (n, 2) array of acute and crisis probabilities."""
-    return np.array([[r.acute, r.crisis] for r in readings], dtype=np.float32)

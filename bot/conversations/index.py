@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 
 from bot.conversations.events import StoredEvent, ensure_events_table, events_table, to_event
 from bot.conversations.summary import Summary, summarise
-from bot.conversations.transcript import risk_of
 from bot.db.models import Booking, Lead, utcnow
 from bot.db.reviews import ConversationIndex, ConversationIntent
 from bot.handoff.alerts import alert_risk
+from bot.risk import stored_assessment
 
 CHUNK = 200
 REFRESH_LOCK_KEY = 6_020_001  # PostgreSQL advisory lock: one index writer at a time
@@ -238,7 +238,7 @@ def newest_detection(events: Sequence[StoredEvent]) -> StoredEvent | None:
     """The newest visitor event whose risk level is high or moderate (the numbers were given)."""
     for event in reversed(events):
         parse_data = event.data.get("parse_data") if event.type_name == "user" else None
-        risk = risk_of(parse_data) if isinstance(parse_data, dict) else None
+        risk = stored_assessment(parse_data) if isinstance(parse_data, dict) else None
         if risk is not None and risk.alerting:
             return event
     return None

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.conversations.events import events_table
-from bot.conversations.transcript import risk_of
 from bot.db.models import utcnow
 from bot.db.reviews import (
     NO_RISK,
@@ -33,6 +32,7 @@ from bot.db.reviews import (
 from bot.db.staff import StaffUser
 from bot.paths import ROOT
 from bot.recommendation import ASSESSMENT_SLOTS
+from bot.risk import stored_assessment
 
 DOMAIN_FILE = ROOT / "domain.yml"
 TAG_PATTERN = re.compile(r"^[a-z0-9-]{1,40}$")
@@ -380,7 +380,7 @@ def annotate_risk(
 def new_risk_label(data: dict[str, Any]) -> dict[str, Any]:
     """A new risk label's text and the NLU's risk reading, from the message's event data."""
     parse_data = data.get("parse_data")
-    risk = risk_of(parse_data) if isinstance(parse_data, dict) else None
+    risk = stored_assessment(parse_data) if isinstance(parse_data, dict) else None
     return {
         "text": data["text"],
         "predicted_label": risk.label if risk else None,

@@ -8,35 +8,12 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from bot.conversations.events import StoredEvent
-from bot.db.reviews import RISK_LABELS
 from bot.emergency import RED_FLAG
 from bot.handoff import speaker
+from bot.risk import Assessment, stored_assessment
 
 HIDDEN_ACTIONS = {"action_listen", "action_session_start"}
 EMERGENCY_INTENT = "emergency"
-# The risk annotation on a `user` event's parse data (the NLU's contract; older events lack it).
-RISK_KEY = "risk"
-HIGH, MODERATE = "high", "moderate"  # the full 911/988 reply; one line with them, then the reply
-RISK_LEVELS = (HIGH, MODERATE, "none")
-RISK_KINDS = ("acute", "crisis", "unclear")  # which numbers the visitor was given
-RISK_SOURCES = ("guard", "model", "intent")  # the detectors that fired
-ALERT_LEVELS = (HIGH, MODERATE)  # levels at which the visitor got the numbers
-
-
-@dataclass(frozen=True)
-class Risk:
-    """The risk annotation of a visitor message: the model's label and score, the level given."""
-
-    label: str  # acute, crisis or none
-    score: float  # probability of any risk, 0..1
-    level: str  # high, moderate or none
-    kind: str | None  # acute, crisis or unclear; None without risk
-    sources: tuple[str, ...]
-
-    @property
-    def alerting(self) -> bool:
-        """Whether the visitor was given the numbers (level high or moderate)."""
-        return self.level in ALERT_LEVELS
 
 
 @dataclass(frozen=True)
@@ -61,7 +38,7 @@ class VisitorMessage:
     confidence: float | None
     entities: list[Entity]
     channel: str | None
-    risk: Risk | None = None  # None for messages from before the risk annotation
+    risk: Assessment | None = None  # None for messages from before the risk annotation
 
     @property
     def red_flags(self) -> list[str]:
@@ -209,34 +186,8 @@ def visitor_message(event: StoredEvent) -> VisitorMessage:
         confidence=intent.get("confidence"),
         entities=[to_entity(e) for e in parse.get("entities") or [] if isinstance(e, dict)],
         channel=data.get("input_channel"),
-        risk=risk_of(parse),
+        risk=stored_assessment(parse),
     )
-
-
-def risk_of(parse_data: dict[str, Any]) -> Risk | None:
-    """The message's risk annotation, if its parse data holds a well-formed one."""
-    raw = parse_data.get(RISK_KEY)
-    if not isinstance(raw, dict):
-        return None
-    label, level, score = raw.get("label"), raw.get("level"), raw.get("score")
-    if label not in RISK_LABELS or level not in RISK_LEVELS or not probability(score):
-        return None
-    kind = raw.get("kind")
-    sources = raw.get("sources")
-    named = [s for s in sources if s in RISK_SOURCES] if isinstance(sources, list) else []
-    return Risk(
-        label=label,
-        score=float(score),
-        level=level,
-        kind=kind if kind in RISK_KINDS else None,
-        sources=tuple(dict.fromkeys(named)),
-    )
-
-
-def probability(value: Any) -> bool:
-    """Whether `value` is a number from 0 to 1 (not a bool, not NaN)."""
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return number and 0.0 <= value <= 1.0
 
 
 def to_entity(raw: dict[str, Any]) -> Entity:

@@ -30,8 +30,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.emergency import RED_FLAG
 from bot.nlu.risk import READING
-from bot.risk import RISK, Assessment, assess
-from bot.risk_model import HIGH
+from bot.risk import HIGH, RISK, Assessment, assess
 from bot.safety import default_guard
 
 EMERGENCY = "emergency"

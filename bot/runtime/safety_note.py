@@ -14,8 +14,7 @@ from rasa.shared.core.events import BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.emergency import SAFETY_NOTE
-from bot.risk import from_parse_data
-from bot.risk_model import MODERATE
+from bot.risk import MODERATE, from_parse_data
 
 _run_action_extract_slots = MessageProcessor.run_action_extract_slots
 

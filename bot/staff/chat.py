@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.conversations.transcript import HIGH, BotMessage, Item, Risk, VisitorMessage
+from bot.conversations.transcript import BotMessage, Item, VisitorMessage
 from bot.db.handoffs import Handoff
 from bot.db.staff import StaffUser
 from bot.emergency import ACUTE, CRISIS
 from bot.handoff import state
+from bot.risk import HIGH, Assessment
 
 FLAG_LABELS = {
     CRISIS: "Crisis — the assistant sent 988 (and 911 for immediate danger)",
@@ -46,7 +47,7 @@ def emergency_label(message: object) -> str:
     return FLAGGED
 
 
-def risk_label(risk: Risk) -> str:
+def risk_label(risk: Assessment) -> str:
     """The highlight of a message the risk annotation flagged (level high or moderate)."""
     if risk.level != HIGH:
         return MODERATE

@@ -59,14 +59,14 @@ def test_the_intent_alone_is_moderate_and_with_the_model_high() -> None:
 
 def test_an_unsure_emergency_intent_and_a_calm_reading_are_no_risk() -> None:
     risk = assess(None, reading(0.05, 0.05), "emergency", 0.3)
-    assert not risk.at_risk and risk.kind is None
+    assert not risk.alerting and risk.kind is None
 
 
 def test_the_assessment_round_trips_through_parse_data() -> None:
     risk = assess(None, reading(0.125, 0.75), "greet", 0.9)
     assert from_parse_data({"risk": risk.as_dict()}) == risk
-    assert not from_parse_data({"risk": {"level": "bogus"}}).at_risk
-    assert not from_parse_data(None).at_risk
+    assert not from_parse_data({"risk": {"level": "bogus"}}).alerting
+    assert not from_parse_data(None).alerting
 
 
 def test_long_messages_are_also_read_sentence_by_sentence() -> None:
@@ -78,7 +78,8 @@ def test_long_messages_are_also_read_sentence_by_sentence() -> None:
 
 def test_the_safety_note_goes_first_for_moderate_risk_only() -> None:
     def tracker(level: str) -> DialogueStateTracker:
-        parse = {"intent": {"name": "ask_cost"}, "entities": [], "risk": {"level": level}}
+        stored = {"level": level, "label": "crisis", "score": 0.6}
+        parse = {"intent": {"name": "ask_cost"}, "entities": [], "risk": stored}
         events = [ActionExecuted("action_listen"), UserUttered("x", parse["intent"], [], parse)]
         return DialogueStateTracker.from_events("s", events)
 

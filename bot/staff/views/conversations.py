@@ -29,7 +29,6 @@ from bot.conversations.inbox import (
 )
 from bot.conversations.masking import Masker, mask_transcript
 from bot.conversations.transcript import (
-    ALERT_LEVELS,
     ActionRun,
     BotMessage,
     SessionStart,
@@ -49,6 +48,7 @@ from bot.db.reviews import (
 )
 from bot.privacy import erase_conversation
 from bot.recommendation import ASSESSMENT_SLOTS
+from bot.risk import ALERT_LEVELS
 from bot.staff.chat import live_state
 from bot.staff.encoded_ids import conversation_url
 from bot.staff.permissions import Permission
