@@ -11,8 +11,8 @@ SPACY := var/spacy/en_pilotrock/meta.json
 NODE := node_modules/.package-lock.json
 MINILM_VERSION := 0.1.2
 TRAINING := config.yml domain.yml $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml) \
-	$(wildcard data/answers/*.yml data/safety/*.yml data/patterns/*.yml bot/nlu/*.py) bot/safety.py bot/risk.py \
-	bot/risk_model.py bot/answer_model.py bot/sentence_encoder.py
+	$(wildcard data/answers/*.yml data/safety/*.yml data/scope/*.yml data/patterns/*.yml bot/nlu/*.py) bot/safety.py bot/risk.py \
+	bot/risk_model.py bot/scope_model.py bot/answer_model.py bot/sentence_encoder.py
 
 # Python 3.10 (Rasa 3.6 refuses 3.11): PATH first, then pyenv's installs.
 PYTHON310 ?= $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10.*/bin/python3.10 \
@@ -20,7 +20,7 @@ PYTHON310 ?= $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10.*/
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null \
 	&& { command -v "$$p"; break; }; done)
 
-.PHONY: help setup db run run-cluster services shell train test lint validate bench soak clean
+.PHONY: help setup db run run-cluster services shell train test test-fast lint validate bench soak clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ validate: setup ## Check the training data (fails on warnings)
 
 lint: setup ## ruff
 	$(BIN)/ruff check .
+
+test-fast: setup ## The unit lane: no servers, no training, answers in seconds
+	$(BIN)/pytest -q tests/unit
 
 test: train ## Set up, train if needed, and run every test
 	$(BIN)/ruff check .

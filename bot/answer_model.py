@@ -11,19 +11,18 @@ question. Trained by `rasa train` through
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from bot.example_files import fingerprint, read_mapping, yaml_files
 from bot.paths import DATA
 from bot.recommendation import ASSESSMENT_SLOTS, SIDES
 from bot.sentence_encoder import embed_all
@@ -180,16 +179,11 @@ def check_labels(question: str, pairs: list[tuple[str, str]]) -> None:
         raise ValueError(f"{question}: no examples for {sorted(missing)}")
 
 
-def answer_files(directory: Path = ANSWERS_DIR) -> list[Path]:
-    """The answer example files, in a stable order."""
-    return sorted(directory.glob("*.yml"))
-
-
 def load_examples(directory: Path = ANSWERS_DIR) -> dict[str, list[tuple[str, str]]]:
     """question -> (text, label) pairs from `<directory>/*.yml` (one question, or `any`)."""
     examples: dict[str, list[tuple[str, str]]] = {q: [] for q in ASSESSMENT_SLOTS}
-    for path in answer_files(directory):
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for path in yaml_files(directory):
+        document = read_mapping(path)
         question = document.get("question")
         if question not in (*SIDES, ANY_QUESTION):
             raise ValueError(
@@ -211,8 +205,4 @@ def by_position(question: str, label: str) -> str:
 
 def examples_fingerprint(directory: Path = ANSWERS_DIR) -> str:
     """A hash of the example files, so `rasa train` retrains when they change."""
-    digest = hashlib.sha256()
-    for path in answer_files(directory):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return fingerprint(directory)

@@ -11,16 +11,15 @@ logistic regression. Trained by `rasa train` through `bot.nlu.risk.RiskReader` o
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from sklearn.pipeline import Pipeline
 
 from bot.answer_model import new_classifier
+from bot.example_files import fingerprint, read_mapping, yaml_files
 from bot.paths import DATA
 from bot.risk import ACUTE, CRISIS, HIGH, LABELS, MODERATE, NONE, UNCLEAR
 
@@ -135,18 +134,10 @@ def check_labels(examples: list[SafetyExample]) -> None:
         raise ValueError(f"no risk examples for {sorted(missing)}")
 
 
-def safety_files(directory: Path = SAFETY_DIR) -> list[Path]:
-    """The safety example files, in a stable order."""
-    return sorted(directory.glob("*.yml")) if directory.is_dir() else []
-
-
 def parse_safety_file(path: Path) -> list[SafetyExample]:
     """The examples of one file: `label:` and `categories:` (category -> list of texts)."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path.name}: invalid YAML: {exc}") from exc
-    label = document.get("label") if isinstance(document, dict) else None
+    document = read_mapping(path)
+    label = document.get("label")
     if label not in LABELS:
         raise ValueError(f"{path.name}: 'label' must be one of {', '.join(LABELS)}")
     categories = document.get("categories")
@@ -162,13 +153,9 @@ def parse_safety_file(path: Path) -> list[SafetyExample]:
 
 def load_safety_examples(directory: Path = SAFETY_DIR) -> list[SafetyExample]:
     """Every example in `<directory>/*.yml`."""
-    return [e for path in safety_files(directory) for e in parse_safety_file(path)]
+    return [e for path in yaml_files(directory) for e in parse_safety_file(path)]
 
 
 def safety_fingerprint(directory: Path = SAFETY_DIR) -> str:
     """A hash of the example files, so `rasa train` retrains when they change."""
-    digest = hashlib.sha256()
-    for path in safety_files(directory):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return fingerprint(directory)

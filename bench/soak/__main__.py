@@ -29,7 +29,8 @@ from bench.soak.visitors import (
     conversations,
 )
 from tests.support import cluster as faults
-from tests.support.cluster import Cluster
+from tests.support.cluster import STARTUP_SECONDS, Cluster
+from tests.support.servers import StartupError
 
 
 @dataclass
@@ -45,12 +46,11 @@ class Phase:
 
 def phases(scale: float) -> list[Phase]:
     """Steady state, one replica, then one fault per phase, then steady again."""
-    rasa2 = "rasa/rasa-2"
     return [
         Phase("two replicas", 50 * scale),
-        Phase("one replica", 40 * scale, lambda c: c.haproxy(f"disable server {rasa2}")),
-        Phase("kill -9 rasa-1", 50 * scale,
-              lambda c: (c.haproxy(f"enable server {rasa2}"), c.kill("rasa-1"))),
+        Phase("one replica", 40 * scale, lambda c: c.disable("rasa-2")),  # until rasa-1 serves
+        Phase("kill -9 rasa-1", 50 * scale,  # rasa-2 serves again before rasa-1 dies
+              lambda c: (c.enable("rasa-2"), c.kill("rasa-1"))),
         Phase("kill -9 actions-1", 35 * scale, lambda c: c.kill("actions-1")),
         Phase("restart PostgreSQL", 40 * scale, lambda c: faults.restart_postgresql()),
         Phase("restart Redis", 35 * scale, lambda c: faults.restart_redis()),
@@ -184,6 +184,18 @@ def report(ledger: Ledger, findings: Findings, plan: list[Phase]) -> None:
     print(summary_line(ledger, findings))
 
 
+def started(cluster: Cluster) -> bool:
+    """Start the cluster, saying what it waits for; False, with the failing log, if it fails."""
+    print(f"  starting the cluster (two Rasa replicas load the model; gives up after "
+          f"{STARTUP_SECONDS} s)...", flush=True)  # fmt: skip
+    try:
+        cluster.start()
+    except StartupError as error:
+        print(f"soak: the cluster did not start: {error}", flush=True)
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the cluster, soak it with faults, verify, report; non-zero on any loss."""
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
@@ -197,8 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="soak-") as workdir:
         cluster = Cluster(Path(workdir))
         try:
-            print("  starting the cluster (two Rasa replicas load the model)...", flush=True)
-            cluster.start()
+            if not started(cluster):
+                return 1
             ledger = asyncio.run(soak(cluster, args.visitors, plan, drain=120))
             findings = verify(ledger, cluster.database_url, cluster.env["REDIS_URL"])
         finally:

@@ -11,6 +11,7 @@ patterns and the risk model whatever the intent.
 from __future__ import annotations
 
 from hashlib import sha256
+from pathlib import Path
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -27,7 +28,14 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.risk import background_texts
 from bot.nlu.trained import PickledComponent
-from bot.scope_model import OUT, THRESHOLD, ScopeModel
+from bot.scope_model import (
+    OUT,
+    SCOPE_DIR,
+    THRESHOLD,
+    ScopeModel,
+    load_scope_examples,
+    scope_fingerprint,
+)
 
 SCOPE = "out_of_scope_probability"  # in the parse data
 MODEL_FILE = "scope_model.pkl"
@@ -46,26 +54,26 @@ class ScopeReader(PickledComponent[ScopeModel]):
 
     @classmethod
     def get_default_config(cls) -> dict[str, Any]:
-        """How sure the model must be, and where the assessment answers are."""
+        """How sure the model must be, where the assessment answers and the look-alikes are."""
         from bot.answer_model import ANSWERS_DIR
 
-        return {"threshold": THRESHOLD, "answers": str(ANSWERS_DIR)}
+        return {"threshold": THRESHOLD, "answers": str(ANSWERS_DIR), "directory": str(SCOPE_DIR)}
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """Retrain when the answers or the model's code change (Rasa sees neither)."""
-        from pathlib import Path
-
+        """Retrain when the answers, the look-alikes or the code change (Rasa sees none)."""
         from bot import answer_model, scope_model, sentence_encoder
 
         modules = (scope_model, answer_model, sentence_encoder)
         code = "".join(Path(str(m.__file__)).read_text() for m in modules)
         answers = answer_model.examples_fingerprint(Path(config.get("answers", "")))
-        return sha256((answers + code).encode()).hexdigest()
+        extra = scope_fingerprint(Path(config.get("directory", SCOPE_DIR)))
+        return sha256((answers + extra + code).encode()).hexdigest()
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fit on the out_of_scope examples against everything else."""
         outside = [str(m.get(TEXT)) for m in training_data.intent_examples if m.get(INTENT) == OUT]
+        outside += load_scope_examples(Path(self._config["directory"]))
         inside = [t for t in background_texts(training_data, self._config) if t not in outside]
         return self.persist(ScopeModel.train(outside, inside))
 

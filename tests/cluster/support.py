@@ -2,14 +2,16 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import requests
+
+# One port allocator and one health probe for every test process (tests/support/servers.py).
+from tests.support.servers import answers as answers
+from tests.support.servers import free_ports as free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 HAPROXY_CFG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
@@ -30,18 +32,6 @@ def haproxy_binary() -> str:
     return str(found)
 
 
-def free_ports(count: int) -> list[int]:
-    """`count` distinct TCP ports nobody listens on right now."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.1) -> float | None:
     """Seconds until `condition()` held, or None if it did not within `timeout`."""
     start = time.monotonic()
@@ -50,14 +40,6 @@ def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.
             return time.monotonic() - start
         time.sleep(interval)
     return None
-
-
-def answers(url: str, timeout: float = 2) -> bool:
-    """Whether GET `url` returns 200 now."""
-    try:
-        return requests.get(url, timeout=timeout).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def alive(pid: int) -> bool:

@@ -21,7 +21,7 @@ from bot.runtime.delivery import TRY_AGAIN
 from bot.settings import Settings
 from tests.cluster.support import haproxy_binary, wait_for
 from tests.support import cluster as faults
-from tests.support.cluster import Cluster, stored_message_ids
+from tests.support.cluster import GAVE_UP, SERVERS, Cluster, stored_message_ids
 from tests.support.servers import missing_prerequisites
 from tests.support.services import require_postgres, require_rabbitmq, require_redis
 from tests.support.takeover import TeamMember, staff_member, team_on_duty
@@ -89,7 +89,8 @@ def assert_recorded_once_in_order(cluster: Cluster, visitor: Visitor) -> None:
 
 
 def converse_through(cluster: Cluster, fault: object) -> Visitor:
-    """Two answers, the fault, then the rest of the assessment in words."""
+    """Every replica serving, two answers, the fault, then the rest of the assessment."""
+    cluster.wait_serving([*SERVERS["rasa"], *SERVERS["actions"]])
     visitor = Visitor(cluster)
     visitor.say("hi")
     visitor.say("help me work out which service fits")
@@ -103,8 +104,8 @@ def converse_through(cluster: Cluster, fault: object) -> Visitor:
 
 
 def healthy_again(cluster: Cluster) -> None:
-    """Wait until every replica is back before the next fault."""
-    cluster.wait_healthy(timeout=240)
+    """Wait until every replica is back, and HAProxy sees it UP, before the next fault."""
+    cluster.wait_healthy(gone=GAVE_UP)  # supervisord may still be restarting what was killed
 
 
 def test_a_rasa_replica_killed_mid_conversation(cluster: Cluster) -> None:
@@ -114,7 +115,7 @@ def test_a_rasa_replica_killed_mid_conversation(cluster: Cluster) -> None:
 
 
 def test_a_widget_conversation_survives_its_replica_dying(cluster: Cluster) -> None:
-    cluster.haproxy("disable server rasa/rasa-1")  # the socket lands on rasa-2
+    cluster.disable("rasa-1")  # the socket lands on rasa-2, once it serves
     client, inbox, session = socketio.Client(reconnection_delay=0.5), [], {}
     client.on("session_confirm", session.update)
     client.on("connect", lambda: client.emit("session_request", dict(session)))  # id + token
@@ -123,7 +124,7 @@ def test_a_widget_conversation_survives_its_replica_dying(cluster: Cluster) -> N
     try:
         assert wait_for(lambda: "session_id" in session, 30) is not None
         sender = session["session_id"]
-        cluster.haproxy("enable server rasa/rasa-1")
+        cluster.enable("rasa-1")  # UP again before rasa-2 dies under the socket
         client.emit("user_uttered", {"message": "help me decide"})
         assert wait_for(lambda: len(inbox) >= 1, 30)
         cluster.kill("rasa-2")
@@ -166,9 +167,11 @@ def test_a_rabbitmq_restart_and_the_index_catches_up(cluster: Cluster) -> None:
             newest = db.execute(text("SELECT MAX(id) FROM events WHERE sender_id = :s"),
                                 {"s": visitor.sender}).scalar()  # fmt: skip
             row = db.execute(text("SELECT last_event_id FROM conversation_index "
-                                  "WHERE conversation_id = :s"), {"s": visitor.sender}).scalar()
+                                  "WHERE conversation_id = :s"),
+                             {"s": visitor.sender}).scalar()  # fmt: skip
         return row == newest
 
+    cluster.wait_queue()  # the indexer consumes the event queue again
     assert wait_for(indexed, 90, interval=1) is not None
     engine.dispose()
 
@@ -179,7 +182,7 @@ def test_a_takeover_reaches_a_widget_on_the_other_replica(cluster: Cluster) -> N
     replica_1 = f"http://127.0.0.1:{cluster.ports['RASA_REPLICA_1_PORT']}"
     settings = Settings(rasa_url=replica_1, database_url=url)
     open_conversation = lambda cid: Conversation(cid, settings)  # noqa: E731
-    cluster.haproxy("disable server rasa/rasa-1")  # the socket lands on rasa-2
+    cluster.disable("rasa-1")  # the socket lands on rasa-2, once it serves
     client, inbox, session = socketio.Client(reconnection=False), [], {}
     client.on("session_confirm", session.update)
     client.on("bot_uttered", inbox.append)
@@ -187,7 +190,7 @@ def test_a_takeover_reaches_a_widget_on_the_other_replica(cluster: Cluster) -> N
     with team_on_duty(url):
         client.connect(cluster.url, transports=["websocket"], socketio_path="/socket.io")
         try:
-            cluster.haproxy("enable server rasa/rasa-1")
+            cluster.enable("rasa-1")  # the navigator's calls go to rasa-1: it must serve
             assert wait_for(lambda: "session_id" in session, 30) is not None
             sender = session["session_id"]
             said = lambda words: wait_for(  # noqa: E731

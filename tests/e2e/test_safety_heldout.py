@@ -18,8 +18,8 @@ from tests.support.servers import Servers
 
 pytestmark = pytest.mark.e2e
 
-RECALL_FLOOR = 0.97
-FALSE_ALARM_CEILING = 0.10
+RECALL_FLOOR = 0.99
+FALSE_ALARM_CEILING = 0.07
 STARTS_ASSESSMENT = ("request_assessment", "situation_")
 
 
@@ -66,4 +66,4 @@ def test_out_of_scope_requests_never_start_the_assessment(servers: Servers) -> N
             wrong.append((outcome.item["text"], parsed["intent"]["name"]))
     print(f"out of scope: {len(outcomes) - len(wrong)}/{len(outcomes)} answered as out of scope")
     assert not [w for w in wrong if w[1].startswith(STARTS_ASSESSMENT)], wrong
-    assert len(wrong) / len(outcomes) <= 0.1, wrong
+    assert len(wrong) / len(outcomes) <= 0.05, wrong

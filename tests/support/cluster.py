@@ -1,4 +1,10 @@
-"""A production-profile cluster of its own (fresh database, queue, ports): started, faulted."""
+"""A production-profile cluster of its own (fresh database, queue, ports): started, faulted.
+
+Its eleven ports come from one allocation (tests/support/servers.py), so no two are the same.
+The start-up and every wait for a state a fault test needs use `wait_ready`: it says what it
+waits for, fails at once when a supervised program exited or could not bind its port (with that
+program's log tail) and gives up after STARTUP_SECONDS in total.
+"""
 
 import json
 import os
@@ -8,16 +14,28 @@ import subprocess
 import sys
 import time
 import uuid
+import xmlrpc.client
 from collections import defaultdict
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from xmlrpc.client import ServerProxy
 
-import requests
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 from supervisor.xmlrpc import SupervisorTransport
 
 from bot.paths import ROOT
+from bot.settings import Settings
+from tests.support.servers import (
+    Awaited,
+    StartupError,
+    Watched,
+    answers,
+    free_ports,
+    popen_stopped,
+    wait_ready,
+)
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 PORT_NAMES = (
@@ -25,18 +43,36 @@ PORT_NAMES = (
     "ACTIONS_REPLICA_1_PORT", "ACTIONS_REPLICA_2_PORT", "HAPROXY_STATS_PORT", "WEB_PORT",
     "STAFF_PORT", "INDEXER_HEALTH_PORT", "OUTBOX_HEALTH_PORT",
 )  # fmt: skip
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+STARTUP_SECONDS = 180  # a whole cluster start (services, database, every program) gives up then
+STATE_SECONDS = 60  # how long a fault test waits for HAProxy or RabbitMQ to reach a state
+SERVERS = {"rasa": ("rasa-1", "rasa-2"), "actions": ("actions-1", "actions-2")}
+PROGRAMS = ("haproxy", *SERVERS["rasa"], *SERVERS["actions"], "outbox", "indexer", "web", "staff")
+# supervisord states that fail a wait: any exit during a start; later, while supervisord may be
+# restarting a program a test killed or a service restart upset, only giving up on it.
+STOPPED = ("EXITED", "BACKOFF", "FATAL")
+GAVE_UP = ("FATAL",)
+REPLICA_PORTS = {
+    "rasa-1": "RASA_REPLICA_1_PORT", "rasa-2": "RASA_REPLICA_2_PORT",
+    "actions-1": "ACTIONS_REPLICA_1_PORT", "actions-2": "ACTIONS_REPLICA_2_PORT",
+}  # fmt: skip
 
 
 def postgres_version() -> str:
     """The one PostgreSQL cluster version installed (the folder under /etc/postgresql)."""
     return sorted(os.listdir("/etc/postgresql"), key=lambda v: [int(p) for p in v.split(".")])[-1]
+
+
+def backend_of(server: str) -> str:
+    """The HAProxy backend a replica belongs to (rasa-1 -> rasa)."""
+    return next(backend for backend, servers in SERVERS.items() if server in servers)
+
+
+def remaining(deadline: float) -> float:
+    """Seconds left before `deadline`, or StartupError when none are."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise StartupError("the cluster start ran out of time before its programs started")
+    return left
 
 
 class Cluster:
@@ -46,9 +82,10 @@ class Cluster:
         """Plan the cluster's ports, database, queue and key prefix (nothing started yet)."""
         tag = uuid.uuid4().hex[:8]
         self.workdir = workdir
-        self.ports = {name: str(free_port()) for name in PORT_NAMES}
+        self.ports = dict(zip(PORT_NAMES, map(str, free_ports(len(PORT_NAMES))), strict=True))
         self.database = f"pilotrock_soak_{tag}"
         self.database_url = f"{POSTGRES}/{self.database}"
+        self.token = Settings().rasa_api_token  # what `supervise` gives HAProxy and Rasa
         self.env = {
             **os.environ, **self.ports,
             "RASA_ENDPOINTS": "endpoints.cluster.yml",
@@ -56,6 +93,7 @@ class Cluster:
             "REDIS_URL": "redis://127.0.0.1:6379/0",
             "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",
             "EVENT_QUEUE": f"pilotrock-soak-{tag}",
+            "RASA_API_TOKEN": self.token,
             "RUN_DIR": str(workdir),
             "LOG_LEVEL": "WARNING",
         }  # fmt: skip
@@ -66,43 +104,90 @@ class Cluster:
         """HAProxy's Rasa frontend."""
         return f"http://127.0.0.1:{self.ports['RASA_PORT']}"
 
-    def command(self, *args: str) -> None:
+    def command(self, *args: str, timeout: float | None = None) -> None:
         """Run `python -m bot ARGS` with the cluster's environment."""
         subprocess.run([sys.executable, "-m", "bot", *args], env=self.env, cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+                       stdout=subprocess.DEVNULL, timeout=timeout)  # fmt: skip
 
-    def start(self, timeout: float = 600) -> None:
-        """Services up, a fresh migrated database, every process healthy behind HAProxy."""
-        subprocess.run(["bash", str(ROOT / "deploy" / "services.sh")], check=True,
-                       env={**self.env, "PG_DATABASE": self.database}, stdout=subprocess.DEVNULL)
-        self.command("db", "upgrade")
-        self.command("availability", "seed")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "supervise", "cluster"], env=self.env, cwd=ROOT,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-        self.wait_healthy(timeout)
-
-    def replica_urls(self) -> list[str]:
-        """Every replica's health URL."""
-        p = self.ports
-        return [f"http://127.0.0.1:{p['RASA_REPLICA_1_PORT']}/",
-                f"http://127.0.0.1:{p['RASA_REPLICA_2_PORT']}/",
-                f"http://127.0.0.1:{p['ACTIONS_REPLICA_1_PORT']}/health",
-                f"http://127.0.0.1:{p['ACTIONS_REPLICA_2_PORT']}/health",
-                f"http://127.0.0.1:{p['INDEXER_HEALTH_PORT']}/health"]  # fmt: skip
-
-    def wait_healthy(self, timeout: float) -> None:
-        """Block until every replica answers its health check."""
+    def start(self, timeout: float = STARTUP_SECONDS) -> None:
+        """Services up, a fresh migrated database, every process ready behind HAProxy."""
         deadline = time.monotonic() + timeout
-        pending = self.replica_urls()
-        while pending:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"not healthy after {timeout:.0f} s: {pending}")
-            if self.process and self.process.poll() is not None:
-                raise RuntimeError(f"supervisord exited; logs in {self.workdir / 'log'}")
-            pending = [url for url in pending if not healthy(url)]
-            time.sleep(1)
+        subprocess.run(["bash", str(ROOT / "deploy" / "services.sh")], check=True,
+                       env={**self.env, "PG_DATABASE": self.database}, stdout=subprocess.DEVNULL,
+                       timeout=remaining(deadline))  # fmt: skip
+        self.command("db", "upgrade", timeout=remaining(deadline))
+        self.command("availability", "seed", timeout=remaining(deadline))
+        with self.supervise_log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "supervise", "cluster"], env=self.env, cwd=ROOT,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        self.wait_healthy(remaining(deadline))
+
+    @property
+    def supervise_log(self) -> Path:
+        """Where `python -m bot supervise cluster` (supervisord in the foreground) writes."""
+        return self.workdir / "supervise.log"
+
+    def local(self, port_name: str, path: str) -> str:
+        """An address on one of the cluster's ports."""
+        return f"http://127.0.0.1:{self.ports[port_name]}{path}"
+
+    def health_path(self, program: str) -> str:
+        """What shows a replica ready: Rasa's /status (model loaded), the actions' /health."""
+        return f"/status?token={self.token}" if program.startswith("rasa") else "/health"
+
+    def health_url(self, program: str) -> str:
+        """A replica's readiness URL."""
+        return self.local(REPLICA_PORTS[program], self.health_path(program))
+
+    def where(self, program: str) -> str:
+        """A replica's readiness URL for people (port and path, no token)."""
+        return f":{self.ports[REPLICA_PORTS[program]]}{self.health_path(program).split('?')[0]}"
+
+    def awaited(self) -> list[Awaited]:
+        """Everything a started cluster shows: replicas, the indexer, HAProxy seeing each UP."""
+        items = [self.answering(name, REPLICA_PORTS[name], self.health_path(name))
+                 for name in REPLICA_PORTS]  # fmt: skip
+        items.append(self.answering("indexer", "INDEXER_HEALTH_PORT", "/health"))
+        items.append(self.answering("haproxy", "HAPROXY_STATS_PORT", "/stats"))
+        items += [Awaited("haproxy", f"to see {backend_of(name)}/{name} UP and answering",
+                          partial(self.serving, name)) for name in REPLICA_PORTS]  # fmt: skip
+        return items
+
+    def answering(self, program: str, port_name: str, path: str) -> Awaited:
+        """`program` is ready once GET `path` on its port answers 200."""
+        shown = f"on :{self.ports[port_name]}{path.split('?')[0]}"
+        return Awaited(program, shown, partial(answers, self.local(port_name, path)))
+
+    def watched(
+        self, programs: Sequence[str] = PROGRAMS, gone: Sequence[str] = STOPPED
+    ) -> list[Watched]:
+        """supervisord and `programs` with their logs: a wait fails when one is in `gone`."""
+        if self.process is None:
+            raise StartupError("the cluster was not started")
+        supervisord = Watched("supervisord", popen_stopped(self.process), self.supervise_log)
+        return [supervisord, *(Watched(name, partial(self.program_stopped, name, gone),
+                                       self.workdir / "log" / f"{name}.log")
+                               for name in programs)]  # fmt: skip
+
+    def wait_healthy(self, timeout: float = STARTUP_SECONDS, gone: Sequence[str] = STOPPED) -> None:
+        """Block until every replica is ready and HAProxy sees it UP (StartupError if not)."""
+        took = wait_ready(self.awaited(), self.watched(PROGRAMS, gone), timeout)
+        print(f"  cluster ready after {took:.0f} s", flush=True)
+
+    def program_stopped(self, program: str, gone: Sequence[str] = STOPPED) -> str | None:
+        """Why a supervised program is not up (its supervisord state is in `gone`), or None."""
+        if self.process is None or self.process.poll() is not None:
+            return None  # supervisord's own entry reports that
+        try:
+            info = self.supervisor().supervisor.getProcessInfo(program)
+        except (OSError, xmlrpc.client.Error):
+            return None  # supervisord is not answering yet
+        if info["statename"] not in gone:
+            return None
+        why = info.get("spawnerr") or f"exit status {info.get('exitstatus')}"
+        return f"supervisord says {info['statename']} ({why})"
 
     def supervisor(self) -> ServerProxy:
         """supervisord's XML-RPC interface over its unix socket."""
@@ -115,11 +200,93 @@ class Cluster:
         os.kill(pid, signal.SIGKILL)
 
     def haproxy(self, command: str) -> str:
-        """One command on HAProxy's admin socket."""
+        """One command on HAProxy's admin socket; its whole answer."""
         with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(10)
             sock.connect(str(self.workdir / "run" / "haproxy.sock"))
             sock.sendall(command.encode() + b"\n")
-            return sock.recv(65536).decode()
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
+
+    def server_states(self) -> dict[str, str]:
+        """Each HAProxy server's status by `backend/server`: UP, DOWN, MAINT, 'UP 1/3'..."""
+        lines = self.haproxy("show stat").splitlines()
+        header = lines[0].lstrip("# ").split(",")
+        rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+        return {f"{row['pxname']}/{row['svname']}": row["status"] for row in rows
+                if row.get("svname") not in ("FRONTEND", "BACKEND")}  # fmt: skip
+
+    def server_state(self, server: str) -> str:
+        """One replica's status in HAProxy ('' when HAProxy does not answer)."""
+        try:
+            return self.server_states().get(f"{backend_of(server)}/{server}", "")
+        except (OSError, IndexError, KeyError):
+            return ""
+
+    def server_up(self, server: str) -> bool:
+        """Whether HAProxy sees a replica UP (fully: not 'UP 1/3', on its way down)."""
+        return self.server_state(server) == "UP"
+
+    def serving(self, server: str) -> bool:
+        """Whether HAProxy sees a replica UP and it answers its readiness URL, both now."""
+        return self.server_up(server) and answers(self.health_url(server))
+
+    def wait_state(self, awaited: list[Awaited], timeout: float = STATE_SECONDS) -> None:
+        """Wait for a state a fault test needs; fail with HAProxy's view and the logs if not."""
+        programs = [item.process for item in awaited if item.process in PROGRAMS]
+        try:
+            wait_ready(awaited, self.watched(programs, GAVE_UP), timeout)
+        except StartupError as error:
+            raise StartupError(f"{error}\nHAProxy sees: {self.known_states()}") from error
+
+    def known_states(self) -> dict[str, str]:
+        """HAProxy's server states for a failure message (empty when it does not answer)."""
+        try:
+            return self.server_states()
+        except (OSError, IndexError, KeyError):
+            return {}
+
+    def wait_serving(self, servers: Sequence[str], timeout: float = STATE_SECONDS) -> None:
+        """Wait until HAProxy sees each of `servers` UP and it answers its readiness URL."""
+        awaited = [Awaited(name, f"to be UP in HAProxy and answer on {self.where(name)}",
+                           partial(self.serving, name)) for name in servers]  # fmt: skip
+        self.wait_state(awaited, timeout)
+
+    def disable(self, server: str, timeout: float = STATE_SECONDS) -> None:
+        """Put a replica in maintenance; return once it is out and the others serve."""
+        backend = backend_of(server)
+        self.haproxy(f"disable server {backend}/{server}")
+        out = Awaited(server, "to be in maintenance in HAProxy",
+                      lambda: self.server_state(server).startswith("MAINT"))  # fmt: skip
+        others = [name for name in SERVERS[backend] if name != server]
+        self.wait_state([out], timeout)
+        self.wait_serving(others, timeout)
+
+    def enable(self, server: str, timeout: float = STATE_SECONDS) -> None:
+        """Take a replica out of maintenance; return once HAProxy sends it traffic again."""
+        self.haproxy(f"enable server {backend_of(server)}/{server}")
+        self.wait_serving([server], timeout)
+
+    def queue_consumers(self) -> int | None:
+        """Consumers of the cluster's event queue (None while RabbitMQ does not list it)."""
+        listed = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name", "consumers",
+                                 "--formatter", "json"], capture_output=True, text=True,
+                                timeout=30, check=False)  # fmt: skip
+        try:
+            rows = json.loads(listed.stdout or "[]")
+        except ValueError:
+            return None
+        queue = self.env["EVENT_QUEUE"]
+        return next((row["consumers"] for row in rows if row.get("name") == queue), None)
+
+    def wait_queue(self, timeout: float = STATE_SECONDS) -> None:
+        """Wait until RabbitMQ has the event queue declared and the indexer consuming it."""
+        consumed: Callable[[], bool] = lambda: (self.queue_consumers() or 0) > 0  # noqa: E731
+        queue = self.env["EVENT_QUEUE"]
+        self.wait_state([Awaited("indexer", f"to consume queue {queue} in RabbitMQ", consumed)],
+                        timeout)  # fmt: skip
 
     def stop(self, drop_database: bool = True) -> None:
         """Stop every process and drop the soak database (unless kept for inspection)."""
@@ -152,14 +319,6 @@ def stored_message_ids(engine: Engine, senders: list[str]) -> dict[str, list[str
     return stored
 
 
-def healthy(url: str) -> bool:
-    """Whether `url` answers 200 right now."""
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 def restart_postgresql() -> None:
     """Restart the machine's PostgreSQL (fast shutdown: every connection is dropped)."""
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", postgres_version(), "main",
@@ -171,7 +330,8 @@ def restart_redis() -> None:
     subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", "6379", "shutdown", "nosave"],
                    check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
-                    "--save", "", "--appendonly", "no"], check=True, stdout=subprocess.DEVNULL)
+                    "--save", "", "--appendonly", "no"], check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
 
 
 def restart_rabbitmq() -> None:

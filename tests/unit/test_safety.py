@@ -205,6 +205,7 @@ def test_bad_pattern_file_structure_raises_value_error(
         "when I was 19 I tried to kill myself. These days I'm in a good place",
         "if my dad ever has a heart attack what should we do first",
         "how can I tell a panic attack apart from a heart attack?",
+        "she bled heavily after a miscarriage two years ago, we are trying again and want a plan",
     ],
 )
 def test_history_and_hypotheticals_are_not_a_present_danger(text: str) -> None:
@@ -217,6 +218,7 @@ def test_history_and_hypotheticals_are_not_a_present_danger(text: str) -> None:
         "he had a stroke last year and right now his face is drooping again",
         "my heart attack was in 2019. Now I have crushing chest pain",
         "as a kid she had asthma and now she can't breathe",
+        "she miscarried last year and she's bleeding heavily again",
     ],
 )
 def test_a_present_danger_beside_history_is_still_flagged(text: str) -> None:
@@ -228,3 +230,28 @@ def test_context_rules_are_checked() -> None:
         RedFlagGuard({"x": {"kind": "acute", "phrases": ["help"]}}, {"later": ["x"]})
     with pytest.raises(ValueError, match="context 'present'"):
         RedFlagGuard({"x": {"kind": "acute", "phrases": ["help"]}}, {"present": ["("]})
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("honestly an overdose of paperwork is what this referral feels like", None),
+        ("my scanner keeps choking on the insurance forms", None),
+        ("the fax machine choked on page 12 of his records", None),
+        ("which of the two surgeries is the least painful option", None),
+        ("what's the quickest way to go about getting a second opinion", None),
+        ("is there a lethal dose of radiation in a CT scan", None),
+        ("which drug is the most effective for cluster headaches", None),
+        ("she took an overdose of her sleeping pills", "acute"),
+        ("he swallowed an overdose of 30 tylenol", "acute"),
+        ("overdose of insulin, he is sweating and confused", "acute"),
+        ("my toddler is choking on a grape", "acute"),
+        ("what's the most painless way to die", "crisis"),
+        ("which pills would be the most lethal", "crisis"),
+        ("how much is a lethal dose of ambien", "crisis"),
+        ("which overdose hurts least? least painful overdose for me", "crisis"),
+    ],
+)
+def test_look_alike_words_are_read_by_what_they_mean(text: str, kind: str | None) -> None:
+    flag = default_guard().check(text)
+    assert (flag.kind if flag else None) == kind
