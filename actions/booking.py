@@ -20,8 +20,18 @@ from bot.scheduling import format_slot
 LATER = "later"
 NONE_FREE = "none"
 REFERENCE = re.compile(r"\bPR[\s\-_]?[A-Z0-9]{6}\b", re.IGNORECASE)
-ORDINALS = {"first": 0, "1": 0, "second": 1, "2": 1, "third": 2, "3": 2, "fourth": 3, "4": 3,
-            "fifth": 4, "5": 4}  # fmt: skip
+ORDINALS = {
+    "first": 0,
+    "1": 0,
+    "second": 1,
+    "2": 1,
+    "third": 2,
+    "3": 2,
+    "fourth": 3,
+    "4": 3,
+    "fifth": 4,
+    "5": 4,
+}
 
 
 def utcnow() -> datetime:
@@ -53,9 +63,12 @@ class ValidateBookingForm(FormValidationAction):
         return "validate_booking_form"
 
     async def required_slots(
-        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
-    ) -> list[str]:  # fmt: skip
+    ) -> list[str]:
         """Nothing to ask when a call is already booked and not being moved."""
         if tracker.get_slot("booking_id") and not tracker.get_slot("reschedule_ref"):
             return []
@@ -119,10 +132,12 @@ class ActionAskSlotChoice(Action):
         """No free time in the booking horizon: hand over to the team."""
         with session_scope() as session:
             create_callback_request(
-                session, conversation_id=tracker.sender_id,
+                session,
+                conversation_id=tracker.sender_id,
                 channel=tracker.get_latest_input_channel() or "unknown",
-                contact=tracker.get_slot("lead_contact"), note="no free intro-call slot",
-            )  # fmt: skip
+                contact=tracker.get_slot("lead_contact"),
+                note="no free intro-call slot",
+            )
         dispatcher.utter_message(
             text="I'm sorry, I can't find a free time in the next three weeks. I've asked our "
             "team to contact you to arrange one."
@@ -152,17 +167,27 @@ class ActionBookSlot(Action):
             dispatcher.utter_message(
                 text="I'm sorry, that time was just taken. Here are the next free ones."
             )
-            return [SlotSet("slot_choice", None), SlotSet("slot_page_after", None),
-                    FollowupAction("booking_form")]  # fmt: skip
+            return [
+                SlotSet("slot_choice", None),
+                SlotSet("slot_page_after", None),
+                FollowupAction("booking_form"),
+            ]
         dispatcher.utter_message(
             text=f"You're booked: {text}. Your reference is {reference}. "
-            + ("A confirmation is on its way to your email. " if tracker.get_slot("lead_email")
-               else "")
+            + (
+                "A confirmation is on its way to your email. "
+                if tracker.get_slot("lead_email")
+                else ""
+            )
             + "If anything changes, just tell me you'd like to move or cancel the call."
-        )  # fmt: skip
-        return [SlotSet("booking_id", reference), SlotSet("booking_time", text),
-                SlotSet("reschedule_ref", None), SlotSet("slot_page_after", None),
-                SlotSet("offered_slots", None)]  # fmt: skip
+        )
+        return [
+            SlotSet("booking_id", reference),
+            SlotSet("booking_time", text),
+            SlotSet("reschedule_ref", None),
+            SlotSet("slot_page_after", None),
+            SlotSet("offered_slots", None),
+        ]
 
     @staticmethod
     def _book(tracker: Tracker, start: datetime) -> tuple[str, str]:
@@ -178,9 +203,11 @@ class ActionBookSlot(Action):
         dispatcher.utter_message(
             text=f"You already have a call booked: {tracker.get_slot('booking_time')} "
             f"(reference {tracker.get_slot('booking_id')}). Would you like to move it?",
-            buttons=[{"title": "Move my call", "payload": "/reschedule_booking"},
-                     {"title": "Cancel my call", "payload": "/cancel_booking"}],
-        )  # fmt: skip
+            buttons=[
+                {"title": "Move my call", "payload": "/reschedule_booking"},
+                {"title": "Cancel my call", "payload": "/cancel_booking"},
+            ],
+        )
         return []
 
 
@@ -218,9 +245,11 @@ def ask_change(dispatcher: CollectingDispatcher, tracker: Tracker, verb: str) ->
         f"(reference {found.reference})?",
         buttons=[{"title": yes, "payload": "/affirm"}, {"title": "Keep it", "payload": "/deny"}],
     )
-    return [SlotSet("pending_change", found.reference),
-            SlotSet("lead_id", float(found.lead_id)),
-            SlotSet("lead_timezone", tracker.get_slot("lead_timezone") or found.visitor_timezone)]  # fmt: skip  # noqa: E501
+    return [
+        SlotSet("pending_change", found.reference),
+        SlotSet("lead_id", float(found.lead_id)),
+        SlotSet("lead_timezone", tracker.get_slot("lead_timezone") or found.visitor_timezone),
+    ]
 
 
 class ActionAskCancel(Action):
@@ -293,6 +322,9 @@ class ActionStartReschedule(Action):
         dispatcher.utter_message(
             text="Sure. Your current time stays booked until you pick a new one."
         )
-        return [SlotSet("reschedule_ref", tracker.get_slot("pending_change")),
-                SlotSet("pending_change", None), SlotSet("slot_choice", None),
-                SlotSet("slot_page_after", None)]  # fmt: skip
+        return [
+            SlotSet("reschedule_ref", tracker.get_slot("pending_change")),
+            SlotSet("pending_change", None),
+            SlotSet("slot_choice", None),
+            SlotSet("slot_page_after", None),
+        ]

@@ -28,7 +28,7 @@ LISTEN = ActionExecuted("action_listen")
 def visitor_zone(tracker: Tracker) -> str:
     """The visitor's time zone: the lead form's, the browser's, else US Eastern."""
     zone = tracker.get_slot("lead_timezone") or latest_metadata(tracker).get("timezone")
-    return zone if is_valid_zone(zone) else "America/New_York"
+    return str(zone) if is_valid_zone(zone) else "America/New_York"
 
 
 def offer_callback(
@@ -88,9 +88,12 @@ class ActionRequestHuman(Action):
 
     @staticmethod
     def ask_team(
-        dispatcher: CollectingDispatcher, tracker: Tracker, session: Session, channel: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        session: Session,
+        channel: str,
         now: datetime,
-    ) -> list[EventType]:  # fmt: skip
+    ) -> list[EventType]:
         """Open the request, alert the team, tell the visitor what happens next."""
         handoff, new = state.request(session, tracker.sender_id, channel, now=now)
         if new:

@@ -113,8 +113,21 @@ def _queue(
     if not lead.email:
         return
     navigator = session.get(Navigator, booking.navigator_id)
-    calendar = invite(booking.reference, booking.starts_at, booking.ends_at,
-                      navigator.email, lead.email, lead.name)  # fmt: skip
-    enqueue_message(session, kind=kind, recipient=lead.email, subject=subject, body_text=body,
-                    booking_id=booking.id, attachment_name=INVITE_NAME,
-                    attachment=calendar.decode())  # fmt: skip
+    calendar = invite(
+        booking.reference,
+        booking.starts_at,
+        booking.ends_at,
+        navigator.email,
+        lead.email,
+        lead.name,
+    )
+    enqueue_message(
+        session,
+        kind=kind,
+        recipient=lead.email,
+        subject=subject,
+        body_text=body,
+        booking_id=booking.id,
+        attachment_name=INVITE_NAME,
+        attachment=calendar.decode(),
+    )

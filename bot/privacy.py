@@ -158,15 +158,17 @@ def delete_conversations(
     """Delete (or count) the Rasa events, staff rows and Telegram updates of these conversations."""
     counts: Counter[str] = Counter()
     for table in CONVERSATION_TABLES:
-        counts[table.name] = remove(session, table, table.c.conversation_id, conversation_ids,
-                                    dry_run=dry_run)  # fmt: skip
+        counts[table.name] = remove(
+            session, table, table.c.conversation_id, conversation_ids, dry_run=dry_run
+        )
     chat_ids = [int(c) for c in conversation_ids if TELEGRAM_CHAT.fullmatch(c)]
     updates = TelegramUpdate.__table__
     counts[updates.name] = remove(session, updates, updates.c.chat_id, chat_ids, dry_run=dry_run)
     counts["events"] = 0
     if has_events_table(session):
-        counts["events"] = remove(session, events_table, events_table.c.sender_id,
-                                  conversation_ids, dry_run=dry_run)  # fmt: skip
+        counts["events"] = remove(
+            session, events_table, events_table.c.sender_id, conversation_ids, dry_run=dry_run
+        )
     return counts
 
 

@@ -110,7 +110,7 @@ def stored_assessment(parse_data: dict[str, Any] | None) -> Assessment | None:
     named = [s for s in sources if s in SOURCES] if isinstance(sources, list) else []
     return Assessment(
         label=label,
-        score=float(score),
+        score=float(score or 0.0),
         level=level,
         kind=kind if kind in KINDS else None,
         sources=tuple(dict.fromkeys(named)),

@@ -150,7 +150,7 @@ class RedFlagGuard:
             raise ValueError(f"{path}: invalid YAML: {exc}") from exc
         if not isinstance(data, Mapping):
             raise ValueError(f"{path}: expected a mapping with a 'categories' key")
-        return cls(data.get("categories"), data.get("context"))
+        return cls(data.get("categories") or {}, data.get("context"))
 
     def find_all(self, text: str) -> list[RedFlag]:
         """Every red flag in the text, in reading order (longest span per category)."""

@@ -171,7 +171,7 @@ def _grid_starts(
     """Starts on the day's local grid whose whole slot lies inside `part` (UTC), ascending."""
     low, high = part
     offset = low.astimezone(zone).utcoffset()
-    if offset == high.astimezone(zone).utcoffset():  # no DST change inside: fixed offset
+    if offset is not None and offset == high.astimezone(zone).utcoffset():  # no DST change
         midnight = datetime.combine(day, time(), tzinfo=UTC) - offset
         start = midnight - (midnight - low) // policy.step * policy.step  # first grid time >= low
         while start + policy.length <= high:
@@ -180,9 +180,9 @@ def _grid_starts(
         return
     midnight_wall = datetime.combine(day, time())
     for seconds in _grid_seconds(window, int(policy.step.total_seconds())):
-        start = _local_to_utc(midnight_wall + timedelta(seconds=seconds), zone)
-        if start is not None and low <= start and start + policy.length <= high:
-            yield start
+        local = _local_to_utc(midnight_wall + timedelta(seconds=seconds), zone)
+        if local is not None and low <= local and local + policy.length <= high:
+            yield local
 
 
 def _merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:

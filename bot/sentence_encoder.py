@@ -114,11 +114,14 @@ class SentenceEncoder:
         scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
         context = (scores / scores.sum(axis=-1, keepdims=True)) @ v
         context = context.transpose(0, 2, 1, 3).reshape(count, length, hidden)
-        x = self._norm(x + self._dense(context, f"{prefix}.attention.output.dense"),
-                       f"{prefix}.attention.output.LayerNorm")  # fmt: skip
+        x = self._norm(
+            x + self._dense(context, f"{prefix}.attention.output.dense"),
+            f"{prefix}.attention.output.LayerNorm",
+        )
         inner = _gelu(self._dense(x, f"{prefix}.intermediate.dense"))
-        return self._norm(x + self._dense(inner, f"{prefix}.output.dense"),
-                          f"{prefix}.output.LayerNorm")  # fmt: skip
+        return self._norm(
+            x + self._dense(inner, f"{prefix}.output.dense"), f"{prefix}.output.LayerNorm"
+        )
 
     def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
         """A linear layer in PyTorch's (out, in) weight layout, as one 2-D matrix product."""
@@ -159,5 +162,9 @@ def embed_all(texts: list[str]) -> np.ndarray:
                 _cache.move_to_end(text)
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
-    return np.stack([f if f is not None else shared_encoder().encode([t])[0]
-                     for f, t in zip(found, texts, strict=True)])  # fmt: skip
+    return np.stack(
+        [
+            f if f is not None else shared_encoder().encode([t])[0]
+            for f, t in zip(found, texts, strict=True)
+        ]
+    )

@@ -49,14 +49,17 @@ def phases(scale: float) -> list[Phase]:
     return [
         Phase("two replicas", 50 * scale),
         Phase("one replica", 40 * scale, lambda c: c.disable("rasa-2")),  # until rasa-1 serves
-        Phase("kill -9 rasa-1", 50 * scale,  # rasa-2 serves again before rasa-1 dies
-              lambda c: (c.enable("rasa-2"), c.kill("rasa-1"))),
+        Phase(
+            "kill -9 rasa-1",
+            50 * scale,  # rasa-2 serves again before rasa-1 dies
+            lambda c: (c.enable("rasa-2"), c.kill("rasa-1")),
+        ),
         Phase("kill -9 actions-1", 35 * scale, lambda c: c.kill("actions-1")),
         Phase("restart PostgreSQL", 40 * scale, lambda c: faults.restart_postgresql()),
         Phase("restart Redis", 35 * scale, lambda c: faults.restart_redis()),
         Phase("restart RabbitMQ", 45 * scale, lambda c: faults.restart_rabbitmq()),
         Phase("steady", 30 * scale),
-    ]  # fmt: skip
+    ]
 
 
 async def visitor_loop(
@@ -102,8 +105,10 @@ async def soak(cluster: Cluster, visitors: int, plan: list[Phase], drain: float)
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(visitors + 8))
     connector = aiohttp.TCPConnector(limit=visitors)
     async with aiohttp.ClientSession(connector=connector) as http:
-        seats = [asyncio.create_task(visitor_loop(n, cluster, ledger, stop, http, (2.0, 4.0)))
-                 for n in range(visitors)]  # fmt: skip
+        seats = [
+            asyncio.create_task(visitor_loop(n, cluster, ledger, stop, http, (2.0, 4.0)))
+            for n in range(visitors)
+        ]
         await run_phases(cluster, plan, stop)
         _, pending = await asyncio.wait(seats, timeout=drain)
         for task in pending:
@@ -121,8 +126,10 @@ def percentile(values: list[float], pct: float) -> float:
 
 def report_phases(ledger: Ledger, plan: list[Phase]) -> dict[str, float]:
     """Print throughput, p95 latency, errors and recovery per phase; throughput by name."""
-    print(f"\n  {'phase':<20} {'msgs':>6} {'msg/s':>7} {'p95 ms':>8} {'errors':>7} "
-          f"{'recovered after':>16}")  # fmt: skip
+    print(
+        f"\n  {'phase':<20} {'msgs':>6} {'msg/s':>7} {'p95 ms':>8} {'errors':>7} "
+        f"{'recovered after':>16}"
+    )
     rates = {}
     for phase in plan:
         done = [s for s in ledger.sent if phase.started <= s.started + s.latency < phase.ended]
@@ -131,10 +138,15 @@ def report_phases(ledger: Ledger, plan: list[Phase]) -> dict[str, float]:
         rates[phase.name] = rate
         p95 = percentile([s.latency for s in done], 95) * 1000
         recovery = f"{max(errors) - phase.started:.1f} s" if errors and phase.fault else "-"
-        print(f"  {phase.name:<20} {len(done):>6} {rate:>7.1f} {p95:>8.0f} {len(errors):>7} "
-              f"{recovery:>16}")  # fmt: skip
-        when = [(t - phase.started, kind) for t, kind in ledger.errors
-                if phase.started <= t < phase.ended]  # fmt: skip
+        print(
+            f"  {phase.name:<20} {len(done):>6} {rate:>7.1f} {p95:>8.0f} {len(errors):>7} "
+            f"{recovery:>16}"
+        )
+        when = [
+            (t - phase.started, kind)
+            for t, kind in ledger.errors
+            if phase.started <= t < phase.ended
+        ]
         if when:
             shown = ", ".join(f"{kind} at {offset:.0f} s" for offset, kind in when[:6])
             print(f"    {shown}{' ...' if len(when) > 6 else ''}")
@@ -149,17 +161,21 @@ def summary_line(ledger: Ledger, findings: Findings) -> str:
         if not findings.index_gaps
         else (f"index INCONSISTENT ({findings.index_gaps} conversations behind)")
     )
-    return (f"soak: {len(ledger.sent)} messages, {len(ledger.errors)} errors, "
-            f"{findings.lost} lost, {findings.duplicated} duplicated, "
-            f"bookings {findings.bookings_found}/{told}, {index}")  # fmt: skip
+    return (
+        f"soak: {len(ledger.sent)} messages, {len(ledger.errors)} errors, "
+        f"{findings.lost} lost, {findings.duplicated} duplicated, "
+        f"bookings {findings.bookings_found}/{told}, {index}"
+    )
 
 
 def report(ledger: Ledger, findings: Findings, plan: list[Phase]) -> None:
     """Print the figures, the checks and the summary line."""
     rates = report_phases(ledger, plan)
     one, two = rates.get("one replica", 0.0), rates.get("two replicas", 0.0)
-    print(f"\n  throughput: one replica {one:.1f} msg/s, two replicas {two:.1f} msg/s "
-          f"(x{two / one if one else 0:.2f})")  # fmt: skip
+    print(
+        f"\n  throughput: one replica {one:.1f} msg/s, two replicas {two:.1f} msg/s "
+        f"(x{two / one if one else 0:.2f})"
+    )
     expected = sum(ledger.recommendations)
     print(
         f"  visitors: {len(ledger.senders)}, recommendations as scripted: "
@@ -186,8 +202,11 @@ def report(ledger: Ledger, findings: Findings, plan: list[Phase]) -> None:
 
 def started(cluster: Cluster) -> bool:
     """Start the cluster, saying what it waits for; False, with the failing log, if it fails."""
-    print(f"  starting the cluster (two Rasa replicas load the model; gives up after "
-          f"{STARTUP_SECONDS} s)...", flush=True)  # fmt: skip
+    print(
+        f"  starting the cluster (two Rasa replicas load the model; gives up after "
+        f"{STARTUP_SECONDS} s)...",
+        flush=True,
+    )
     try:
         cluster.start()
     except StartupError as error:
@@ -204,8 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-database", action="store_true", help="keep it to inspect")
     args = parser.parse_args(argv)
     plan = phases(args.scale)
-    print(f"soak: {args.visitors} visitors, {sum(p.seconds for p in plan):.0f} s, "
-          f"REST and Socket.IO through HAProxy", flush=True)  # fmt: skip
+    print(
+        f"soak: {args.visitors} visitors, {sum(p.seconds for p in plan):.0f} s, "
+        f"REST and Socket.IO through HAProxy",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="soak-") as workdir:
         cluster = Cluster(Path(workdir))
         try:

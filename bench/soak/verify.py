@@ -46,9 +46,15 @@ class Findings:
     @property
     def consistent(self) -> bool:
         """Nothing lost, doubled, reordered or left behind."""
-        return not (self.lost or self.duplicated or self.out_of_order or self.untold_bookings
-                    or self.index_gaps or self.locks_held
-                    or self.bookings_found != self.bookings_told)  # fmt: skip
+        return not (
+            self.lost
+            or self.duplicated
+            or self.out_of_order
+            or self.untold_bookings
+            or self.index_gaps
+            or self.locks_held
+            or self.bookings_found != self.bookings_told
+        )
 
 
 def check_messages(findings: Findings, ledger: Ledger, engine: Engine) -> None:

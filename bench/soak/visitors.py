@@ -85,8 +85,11 @@ class RestClient:
 
     async def exchange(self, text: str, message_id: str, metadata: dict) -> list[dict]:
         """Send one message; its replies."""
-        body = {"sender": self.sender, "message": text,
-                "metadata": {**metadata, "message_id": message_id}}  # fmt: skip
+        body = {
+            "sender": self.sender,
+            "message": text,
+            "metadata": {**metadata, "message_id": message_id},
+        }
         timeout = aiohttp.ClientTimeout(total=REPLY_TIMEOUT)
         try:
             async with self.http.post(self.url, json=body, timeout=timeout) as response:
@@ -109,8 +112,9 @@ class SocketClient:
     def __init__(self, base_url: str, sender: str) -> None:
         """Talk to the Socket.IO endpoint at `base_url`; `sender` until the server names one."""
         self.url, self.sender, self.token = base_url, sender, ""
-        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.5,
-                                   reconnection_delay_max=2)  # fmt: skip
+        self.sio = socketio.Client(
+            reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2
+        )
         self.inbox: queue.Queue[dict] = queue.Queue()
         self.joined = threading.Event()
         self.sio.on("connect", self._on_connect)
@@ -133,8 +137,9 @@ class SocketClient:
 
     def _open(self) -> None:
         """Blocking connect and join."""
-        self.sio.connect(self.url, transports=["websocket"], socketio_path="/socket.io",
-                         wait_timeout=10)  # fmt: skip
+        self.sio.connect(
+            self.url, transports=["websocket"], socketio_path="/socket.io", wait_timeout=10
+        )
         if not self.joined.wait(REPLY_TIMEOUT):
             raise NoReplyError("no session confirmation")
 
@@ -170,8 +175,13 @@ class SocketClient:
 class Visitor:
     """One visitor: a scripted assessment in words, sometimes booking the call."""
 
-    def __init__(self, client: RestClient | SocketClient, ledger: Ledger, rng: random.Random,
-                 think: tuple[float, float]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        client: RestClient | SocketClient,
+        ledger: Ledger,
+        rng: random.Random,
+        think: tuple[float, float],
+    ) -> None:
         """Drive `client`, recording into `ledger`."""
         self.client, self.ledger, self.rng, self.think = client, ledger, rng, think
 
@@ -192,8 +202,9 @@ class Visitor:
                 await asyncio.sleep(min(1.0 * attempt, 3.0))
                 continue
             sender = self.client.sender
-            self.ledger.sent.append(Sent(sender, message_id, started, time.monotonic() - sent,
-                                         attempt))  # fmt: skip
+            self.ledger.sent.append(
+                Sent(sender, message_id, started, time.monotonic() - sent, attempt)
+            )
             return replies
         self.ledger.gave_up += 1
         raise NoReplyError("gave up")
@@ -214,9 +225,10 @@ class Visitor:
             for question in QUESTIONS:
                 replies = await self.say(script["answers"][question]["text"])
                 await self.pause()
-            self.ledger.recommendations.append(script["expected"].replace("_", " ") in
-                                               text_of(replies).lower() or "/book_call" in
-                                               payloads(replies))  # fmt: skip
+            self.ledger.recommendations.append(
+                script["expected"].replace("_", " ") in text_of(replies).lower()
+                or "/book_call" in payloads(replies)
+            )
             if books:
                 await self.book()
         finally:
@@ -226,8 +238,11 @@ class Visitor:
         """Book the intro call through the lead form, taking the first offered time."""
         tz = {"timezone": "America/Chicago"}
         await self.say("/book_call", tz)
-        for text in ("I'm Sam Rivera", f"it's sam.{self.client.sender[-8:]}@example.com",
-                     "a second opinion for my mum's surgery"):  # fmt: skip
+        for text in (
+            "I'm Sam Rivera",
+            f"it's sam.{self.client.sender[-8:]}@example.com",
+            "a second opinion for my mum's surgery",
+        ):
             await self.pause()
             await self.say(text)
         replies = await self.say("/affirm")

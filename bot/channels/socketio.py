@@ -58,8 +58,9 @@ def staff_fields(message: dict[str, Any]) -> dict[str, str]:
 def time_fields(message: dict[str, Any]) -> dict[str, float]:
     """`timestamp` of the event a reply comes from (BotUttered.message() has it), if usable."""
     value = message.get("timestamp")
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    return {"timestamp": float(value)} if number and 0 <= value <= MAX_TIMESTAMP else {}
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return {}
+    return {"timestamp": float(value)} if 0 <= value <= MAX_TIMESTAMP else {}
 
 
 class WidgetOutput(SocketIOOutput):
@@ -98,8 +99,9 @@ def use_manager(sio: AsyncServer, manager: AsyncManager) -> None:
 def request_number(data: dict[str, Any]) -> int | None:
     """The client's number for this session request, echoed in the confirmation."""
     value = data.get("request")
-    valid = isinstance(value, int) and not isinstance(value, bool)
-    return value if valid and 0 <= value <= MAX_REQUEST_NUMBER else None
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return value if 0 <= value <= MAX_REQUEST_NUMBER else None
 
 
 def last_seen_of(data: dict[str, Any], now: float) -> float | None:
@@ -229,9 +231,14 @@ class SocketIOInput(RasaSocketIOInput):
             return {"error": reason or "no_session"}
         output = WidgetOutput(self.sio, self.bot_message_evt)
         await self.on_new_message(
-            UserMessage(data.get("message", ""), output, session_id, input_channel=self.name(),
-                        metadata=self.metadata_of(data))
-        )  # fmt: skip
+            UserMessage(
+                data.get("message", ""),
+                output,
+                session_id,
+                input_channel=self.name(),
+                metadata=self.metadata_of(data),
+            )
+        )
         return None
 
     def metadata_of(self, data: dict[str, Any]) -> dict[str, Any]:

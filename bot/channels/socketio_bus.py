@@ -83,17 +83,29 @@ class LocalFirst:
     """Emits to a room with a member in this process are delivered here, without the bus."""
 
     async def emit(
-        self, event: str, data: Any, namespace: str | None = None, room: Any = None,
-        skip_sid: Any = None, callback: Any = None, to: Any = None, **kwargs: Any,
-    ) -> Any:  # fmt: skip
+        self,
+        event: str,
+        data: Any,
+        namespace: str | None = None,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         """AsyncPubSubManager.emit, bypassing the bus when the room has a local member."""
         room = to or room
         if callback is None and self.has_local_member(namespace or "/", room, skip_sid):
             kwargs["ignore_queue"] = True
         return await super().emit(  # type: ignore[misc]
-            event, data, namespace=namespace, room=room, skip_sid=skip_sid, callback=callback,
+            event,
+            data,
+            namespace=namespace,
+            room=room,
+            skip_sid=skip_sid,
+            callback=callback,
             **kwargs,
-        )  # fmt: skip
+        )
 
     def has_local_member(self, namespace: str, room: object, skip_sid: object = None) -> bool:
         """Whether a socket of this process (other than `skip_sid`) is in `room`."""
@@ -170,7 +182,7 @@ class DatabaseBus(LocalFirst, ProcessHostId, AsyncPubSubManager):
                 db.execute(delete(BUS).where(BUS.c.created_at < now - KEEP_SECONDS))
                 self._pruned_at = now
 
-    async def _listen(self) -> AsyncIterator[str]:  # type: ignore[override]
+    async def _listen(self) -> AsyncIterator[str]:
         """Every message published from now on, polled by id."""
         started, cursor = time.time(), None
         while True:

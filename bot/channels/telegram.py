@@ -258,8 +258,11 @@ class TelegramInput(InputChannel):
         try:
             turn = self.accept(update.update_id, chat.id, self.lock_store_for(request))
         except (LockError, SQLAlchemyError) as error:
-            logger.warning("Telegram update %s: not accepted (%s), Telegram will send it again",
-                           update.update_id, type(error).__name__)  # fmt: skip
+            logger.warning(
+                "Telegram update %s: not accepted (%s), Telegram will send it again",
+                update.update_id,
+                type(error).__name__,
+            )
             return response.json({"ok": False, "description": "try again"}, status=503)
         if turn is None:
             logger.info("Telegram update %s: already accepted, dropped", update.update_id)
@@ -317,7 +320,8 @@ class TelegramInput(InputChannel):
                 await self.on_callback(update, update.callback_query, chat, on_new_message)
             else:
                 message = update.message or update.channel_post
-                await self.on_message(update, message, chat, on_new_message)
+                if message is not None:
+                    await self.on_message(update, message, chat, on_new_message)
         except asyncio.CancelledError:
             raise
         except Exception:

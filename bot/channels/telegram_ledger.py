@@ -52,8 +52,7 @@ class UpdateLedger:
             try:
                 self.prune()
             except SQLAlchemyError as error:  # housekeeping only: the update stays accepted
-                logger.warning("Telegram ledger: old updates not pruned (%s)",
-                               type(error).__name__)  # fmt: skip
+                logger.warning("Telegram ledger: old updates not pruned (%s)", type(error).__name__)
         return True
 
     def prune(self) -> int:

@@ -54,8 +54,9 @@ async def wait_for(turn: Turn, step: float = TURN_STEP) -> None:
         try:
             lock = turn.store.get_lock(turn.key)
         except LockError as error:
-            logger.warning("Telegram chat %s: turn order unknown (%s)", turn.chat_id,
-                           type(error).__name__)  # fmt: skip
+            logger.warning(
+                "Telegram chat %s: turn order unknown (%s)", turn.chat_id, type(error).__name__
+            )
             return
         if lock is None or not lock.is_locked(turn.ticket):
             return
@@ -69,5 +70,6 @@ def end_turn(turn: Turn) -> None:
     try:
         turn.store.cleanup(turn.key, turn.ticket)
     except LockError as error:
-        logger.warning("Telegram chat %s: turn not released (%s)", turn.chat_id,
-                       type(error).__name__)  # fmt: skip
+        logger.warning(
+            "Telegram chat %s: turn not released (%s)", turn.chat_id, type(error).__name__
+        )

@@ -14,8 +14,12 @@ from bot.indexer import RECONCILE_EVERY
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register `run-indexer` and `index rebuild | status`."""
     run = sub.add_parser("run-indexer", help=run_indexer.__doc__)
-    run.add_argument("--reconcile-seconds", type=float, default=RECONCILE_EVERY,
-                     help="seconds between reconciliations with the tracker store")  # fmt: skip
+    run.add_argument(
+        "--reconcile-seconds",
+        type=float,
+        default=RECONCILE_EVERY,
+        help="seconds between reconciliations with the tracker store",
+    )
     run.set_defaults(func=run_indexer)
     index = sub.add_parser("index", help="the staff conversation index")
     commands = index.add_subparsers(dest="index_command", required=True)

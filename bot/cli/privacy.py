@@ -119,12 +119,21 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register `export-annotations` and `retention purge`."""
     export = sub.add_parser("export-annotations", help=export_annotations.__doc__)
     export.add_argument("--out", type=Path, default=DEFAULT_EXPORT, help="YAML file to write")
-    export.add_argument("--training-dir", type=Path, default=DATA / "nlu",
-                        help="NLU training data to check against")  # fmt: skip
-    export.add_argument("--answers-out", type=Path, default=DEFAULT_ANSWERS_EXPORT,
-                        help="folder for the answer-model files (<question>.yml)")  # fmt: skip
-    export.add_argument("--answers-training-dir", type=Path, default=DATA / "answers",
-                        help="answer-model training data to check against")  # fmt: skip
+    export.add_argument(
+        "--training-dir", type=Path, default=DATA / "nlu", help="NLU training data to check against"
+    )
+    export.add_argument(
+        "--answers-out",
+        type=Path,
+        default=DEFAULT_ANSWERS_EXPORT,
+        help="folder for the answer-model files (<question>.yml)",
+    )
+    export.add_argument(
+        "--answers-training-dir",
+        type=Path,
+        default=DATA / "answers",
+        help="answer-model training data to check against",
+    )
     export.add_argument(
         "--safety-out",
         type=Path,
@@ -141,7 +150,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     retention = sub.add_parser("retention", help="data retention")
     act = retention.add_subparsers(dest="action", required=True)
     purge = act.add_parser("purge", help=retention_purge.__doc__)
-    purge.add_argument("--days", type=positive_int, default=None,
-                       help="retention period (default: RETENTION_DAYS, 365)")  # fmt: skip
+    purge.add_argument(
+        "--days",
+        type=positive_int,
+        default=None,
+        help="retention period (default: RETENTION_DAYS, 365)",
+    )
     purge.add_argument("--dry-run", action="store_true", help="count only; delete nothing")
     purge.set_defaults(func=retention_purge)

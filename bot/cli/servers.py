@@ -54,8 +54,9 @@ def register_telegram_webhook() -> None:
         print(f"warning: {type(error).__name__}", file=sys.stderr)
         code = 1
     if code:
-        print("warning: Telegram webhook not registered; the channel still listens",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "warning: Telegram webhook not registered; the channel still listens", file=sys.stderr
+        )
 
 
 def run_rasa(_: Namespace) -> int:
@@ -67,21 +68,33 @@ def run_rasa(_: Namespace) -> int:
     # cost more CPU than they save on one short message (measured: a third of the CPU per message).
     # The same holds for NumPy's BLAS, which runs the answer model's sentence encoder.
     for name in (
-        "TF_INTRA_OP_PARALLELISM_THREADS", "TF_INTER_OP_PARALLELISM_THREADS",
-        "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-    ):  # fmt: skip
+        "TF_INTRA_OP_PARALLELISM_THREADS",
+        "TF_INTER_OP_PARALLELISM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+    ):
         os.environ.setdefault(name, "1")
     os.environ["SANIC_WORKERS"] = str(settings.rasa_workers)  # locks: bot.runtime.lock_store
     args = [
-        "rasa", "run", "--enable-api",
-        "--auth-token", settings.rasa_api_token,
-        "--port", str(settings.rasa_port),
-        "--cors", settings.rasa_cors,
-        "--model", settings.model_path,
-        "--endpoints", endpoints_file(),
-        "--credentials", channel_credentials(),
-        "--log-file", str(Path(settings.run_dir) / f"rasa-{settings.rasa_port}.log"),
-    ]  # fmt: skip
+        "rasa",
+        "run",
+        "--enable-api",
+        "--auth-token",
+        settings.rasa_api_token,
+        "--port",
+        str(settings.rasa_port),
+        "--cors",
+        settings.rasa_cors,
+        "--model",
+        settings.model_path,
+        "--endpoints",
+        endpoints_file(),
+        "--credentials",
+        channel_credentials(),
+        "--log-file",
+        str(Path(settings.run_dir) / f"rasa-{settings.rasa_port}.log"),
+    ]
     os.chdir(ROOT)
     register_telegram_webhook()  # here, once: every Rasa worker would otherwise do it again
     from rasa.__main__ import main as rasa_main
@@ -111,9 +124,16 @@ def run_shell(_: Namespace) -> int:
     os.chdir(ROOT)
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", "shell", "--model", settings.model_path,
-                "--endpoints", endpoints_file(),
-                "--port", str(settings.rasa_port + 1)]  # fmt: skip
+    sys.argv = [
+        "rasa",
+        "shell",
+        "--model",
+        settings.model_path,
+        "--endpoints",
+        endpoints_file(),
+        "--port",
+        str(settings.rasa_port + 1),
+    ]
     rasa_main()
     return 0
 
@@ -122,8 +142,15 @@ def run_actions(_: Namespace) -> int:
     """Start the rasa-sdk action server."""
     settings = get_settings()
     os.environ["LOG_LEVEL"] = settings.log_level
-    args = [RASA, "run", "actions", "--actions", "actions",
-            "--port", str(settings.action_server_port)]  # fmt: skip
+    args = [
+        RASA,
+        "run",
+        "actions",
+        "--actions",
+        "actions",
+        "--port",
+        str(settings.action_server_port),
+    ]
     os.chdir(ROOT)
     os.execv(args[0], args)
 

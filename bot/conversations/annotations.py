@@ -229,7 +229,7 @@ def by_label(new: Iterable[tuple[Any, str, str]]) -> dict[str, list[str]]:
 def model_yaml(header: str, document: dict[str, Any]) -> str:
     """A data/answers- or data/safety-style file: comment lines, then its double-quoted texts."""
     yaml = YAML()
-    yaml.width = 4096  # keep every example on its own line
+    yaml.width = 4096  # type: ignore[assignment]  # every example on its own line
     yaml.indent(mapping=2, sequence=4, offset=2)
     stream = io.StringIO()
     stream.write(header)
@@ -280,7 +280,7 @@ def nlu_yaml(examples: dict[str, list[str]]) -> str:
     ]
     document = {"version": DoubleQuotedScalarString(NLU_VERSION), "nlu": nlu}
     yaml = YAML()
-    yaml.width = 4096  # keep every example on its own line
+    yaml.width = 4096  # type: ignore[assignment]  # every example on its own line
     stream = io.StringIO()
     yaml.dump(document, stream)
     return stream.getvalue()

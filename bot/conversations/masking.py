@@ -51,8 +51,9 @@ def personal_values(transcript: Transcript, known: Iterable[str]) -> list[str]:
     """The personal values to mask: `known`, personal slot values and the parts of names."""
     values = [str(v) for v in known if v]
     for item in transcript.items:
-        personal = isinstance(item, SlotChange) and item.name in PERSONAL_SLOTS
-        if personal and isinstance(item.value, str) and item.value:
+        if not isinstance(item, SlotChange) or item.name not in PERSONAL_SLOTS:
+            continue
+        if isinstance(item.value, str) and item.value:
             values.append(item.value)
             if item.name == "lead_name":
                 values += NAME_PART.findall(item.value)

@@ -330,8 +330,7 @@ def annotate_answer(
     key = {"conversation_id": conversation_id, "event_id": event_id, "question": question}
     new = partial(new_answer_label, data, question)
     label = save_label(session, AnswerAnnotation, key, new, user, value=value)
-    record(session, user, "annotate_answer", conversation_id, event_id=event_id,
-           question=question)  # fmt: skip
+    record(session, user, "annotate_answer", conversation_id, event_id=event_id, question=question)
     return label
 
 

@@ -147,8 +147,9 @@ def to_item(event: StoredEvent, last_action: str | None) -> Item | None:
     if event.type_name == "bot":
         return bot_message(event, last_action)
     if event.type_name == "action" and data.get("name"):
-        return ActionRun(event.id, event.at, data["name"], data.get("policy"),
-                         data.get("confidence"))  # fmt: skip
+        return ActionRun(
+            event.id, event.at, data["name"], data.get("policy"), data.get("confidence")
+        )
     if event.type_name == "slot" and data.get("name"):
         return SlotChange(event.id, event.at, data["name"], data.get("value"))
     if event.type_name == "session_started":

@@ -144,7 +144,7 @@ def hand_back(
         )
     if handoff.claimed_by_id != user.id and not may_override:
         raise TakeoverError("Another team member is in this conversation.")
-    note = (note or "").strip()[:2000] or None
+    kept_note = (note or "").strip()[:2000] or None
 
     def resume(conversation: Conversation) -> None:
         conversation.resume(
@@ -155,16 +155,21 @@ def hand_back(
         conversation.run_action(HANDBACK_ACTION)
 
     speak(db, open_conversation, conversation_id, resume)
-    state.close(db, handoff, "handed_back", note=note, now=now)
-    record(db, user, "handoff_hand_back", handoff, note=bool(note))
+    state.close(db, handoff, "handed_back", note=kept_note, now=now)
+    record(db, user, "handoff_hand_back", handoff, note=bool(kept_note))
     return handoff
 
 
 def record(db: Session, user: StaffUser, action: str, handoff: Handoff, **details: bool) -> None:
     """Audit one takeover step on the conversation (ids and flags only, never text)."""
-    audit.record(db, actor=actor_of(user), action=action, target_type="conversation",
-                 target_id=handoff.conversation_id,
-                 details={"handoff_id": handoff.id, **details})  # fmt: skip
+    audit.record(
+        db,
+        actor=actor_of(user),
+        action=action,
+        target_type="conversation",
+        target_id=handoff.conversation_id,
+        details={"handoff_id": handoff.id, **details},
+    )
 
 
 def speak(

@@ -89,8 +89,9 @@ class IndexDatabase:
                     raise
                 self.figures.database_ok = False
                 if delay == RETRY_FIRST:  # once per outage
-                    log.warning("index database unavailable or busy (%s); retrying",
-                                type(error).__name__)  # fmt: skip
+                    log.warning(
+                        "index database unavailable or busy (%s); retrying", type(error).__name__
+                    )
                 await pause(stop, delay)
                 delay = min(delay * 2, RETRY_MAX)
                 continue

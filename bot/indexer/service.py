@@ -170,8 +170,11 @@ def main(reconcile_every: float = RECONCILE_EVERY) -> int:
     try:
         serve_health(settings.indexer_health_port, indexer.health)
     except OSError as error:
-        log.error("health endpoint not served on port %d: %s", settings.indexer_health_port,
-                  error.strerror)  # fmt: skip
+        log.error(
+            "health endpoint not served on port %d: %s",
+            settings.indexer_health_port,
+            error.strerror,
+        )
     log.info("index consumer started (source: %s)", indexer.feed.name)
     try:
         asyncio.run(serve(indexer))

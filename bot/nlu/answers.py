@@ -60,13 +60,31 @@ MODEL_FILE = "answer_model.pkl"
 # "none" from them as well as from each question's own non-answers.
 NOT_ANSWER_INTENTS = frozenset(
     {
-        "greet", "goodbye", "affirm", "deny", "thank", "bot_challenge", "ask_second_opinion",
-        "ask_advocacy", "ask_difference", "ask_both", "request_assessment", "book_call",
-        "ask_cost", "ask_call_details", "ask_navigators", "request_human", "medical_advice",
-        "emergency", "out_of_scope", "cancel_booking", "reschedule_booking", "delete_my_data",
+        "greet",
+        "goodbye",
+        "affirm",
+        "deny",
+        "thank",
+        "bot_challenge",
+        "ask_second_opinion",
+        "ask_advocacy",
+        "ask_difference",
+        "ask_both",
+        "request_assessment",
+        "book_call",
+        "ask_cost",
+        "ask_call_details",
+        "ask_navigators",
+        "request_human",
+        "medical_advice",
+        "emergency",
+        "out_of_scope",
+        "cancel_booking",
+        "reschedule_booking",
+        "delete_my_data",
         "stop",
     }
-)  # fmt: skip
+)
 CORRECTION_CUE = re.compile(
     r"\b(?:actually|wait|sorry|oops|i meant|meant to say|correction|on second thought"
     r"|i was wrong|not true|scratch that|in fact|come to think|let me correct|change (?:my|that)"
@@ -95,7 +113,7 @@ class AnswerReader(PickledComponent[AnswerModel]):
         """Retrain when the examples or the model's code change (Rasa sees neither)."""
         from pathlib import Path
 
-        code = "".join(Path(m.__file__).read_text() for m in (answer_model, sentence_encoder))
+        code = "".join(Path(str(m.__file__)).read_text() for m in (answer_model, sentence_encoder))
         examples = examples_fingerprint(Path(config.get("directory", ANSWERS_DIR)))
         return examples + sha256(code.encode()).hexdigest()
 

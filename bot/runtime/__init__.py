@@ -25,8 +25,9 @@ def install() -> None:
     check_rasa_version(rasa.__version__)
     missing = [patch.name for patch in PATCHES if not patch.exists()]
     if missing:
-        raise RuntimeError(f"Rasa {rasa.__version__} lacks what bot.runtime patches: "
-                           + ", ".join(missing))  # fmt: skip
+        raise RuntimeError(
+            f"Rasa {rasa.__version__} lacks what bot.runtime patches: " + ", ".join(missing)
+        )
     values = [(patch, patch.new_value()) for patch in PATCHES]  # import everything first
     for patch, value in values:
         setattr(patch.owner(), patch.attribute, value)

@@ -35,9 +35,16 @@ TRY_AGAIN = (
 # handoff: a team member's message keeps its signature when replayed; timestamp: the widget
 # recognises a replayed reply it has already shown.
 REPLY_FIELDS = (
-    "text", "buttons", "image", "attachment", "elements", "quick_replies", "custom", "handoff",
+    "text",
+    "buttons",
+    "image",
+    "attachment",
+    "elements",
+    "quick_replies",
+    "custom",
+    "handoff",
     "timestamp",
-)  # fmt: skip
+)
 
 
 def client_message_id(message: UserMessage) -> str | None:
@@ -137,8 +144,9 @@ async def handle_message(agent: Agent, message: UserMessage) -> list[dict[str, A
         raise
     except (Exception, ActionServerUnavailable) as error:  # log the type only, never the text
         message.output_channel = channel
-        log.error("message not handled (%s); the visitor is asked to send it again",
-                  type(error).__name__)  # fmt: skip
+        log.error(
+            "message not handled (%s); the visitor is asked to send it again", type(error).__name__
+        )
         await say_try_again(message)
         return _collected(message)
 

@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from rasa.core.lock import TicketLock
@@ -42,6 +42,7 @@ def as_lock_error(*storage_errors: type[Exception]) -> Iterator[None]:
         yield
     except storage_errors as error:
         raise LockError(f"Lock store unavailable: {type(error).__name__}") from error
+
 
 LOCKS = ConversationLock.__table__
 ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:cid))")
@@ -124,9 +125,7 @@ class ProjectLockStore(LockStore):
             if lock.is_someone_waiting():
                 self._write(connection, lock)
             else:
-                connection.execute(
-                    delete(LOCKS).where(LOCKS.c.conversation_id == conversation_id)
-                )
+                connection.execute(delete(LOCKS).where(LOCKS.c.conversation_id == conversation_id))
 
 
 REDIS_KEY_PREFIX = "pilotrock"  # keys are "pilotrock:lock:<conversation id>"
@@ -175,9 +174,7 @@ class RedisTicketLockStore(RedisLockStore):
     replica killed while holding one leaves nothing behind. Redis errors raise LockError.
     """
 
-    def __init__(
-        self, endpoint_config: Any = None, url: str | None = None, **options: Any
-    ) -> None:
+    def __init__(self, endpoint_config: Any = None, url: str | None = None, **options: Any) -> None:
         """Connect as the endpoint block says, else to `url` (default: REDIS_URL)."""
         options = {**endpoint_options(endpoint_config), **options}
         if "host" not in options:
@@ -219,7 +216,7 @@ class RedisTicketLockStore(RedisLockStore):
     def _change_once(pipe: Pipeline, key: str, change: Change[T]) -> T:
         """One optimistic try: WATCH and read the lock, then write the change in MULTI/EXEC."""
         pipe.watch(key)
-        stored = pipe.get(key)
+        stored = cast(bytes | None, pipe.get(key))  # immediate mode after WATCH: a value
         lock = TicketLock.from_dict(json.loads(stored)) if stored else None
         changed, result = change(lock)
         new = changed.dumps() if changed is not None else None
@@ -230,7 +227,7 @@ class RedisTicketLockStore(RedisLockStore):
         if changed is None:
             pipe.delete(key)
         else:
-            pipe.set(key, new, px=key_lifetime_ms(changed))
+            pipe.set(key, changed.dumps(), px=key_lifetime_ms(changed))
         pipe.execute()
         return result
 

@@ -13,7 +13,7 @@ from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -40,6 +40,8 @@ def connection_fields(url: str | URL) -> dict[str, Any]:
 
 class ProjectSQLTrackerStore(SQLTrackerStore):
     """Transcripts in the project's one database (SQLite by default, PostgreSQL in production)."""
+
+    engine: Engine
 
     def __init__(self, domain: Domain | None = None, event_broker: Any = None, **_: Any) -> None:
         """Connect to `DATABASE_URL` instead of per-field endpoint settings."""

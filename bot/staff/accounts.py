@@ -87,8 +87,14 @@ def record_change(
 ) -> None:
     """Audit an account change by `actor` (None: not audited, for set-up code and tests)."""
     if actor is not None:
-        audit.record(session, actor=actor, action=action, target_type="staff_user",
-                     target_id=user.id, details=details or None)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action=action,
+            target_type="staff_user",
+            target_id=user.id,
+            details=details or None,
+        )
 
 
 def create_user(

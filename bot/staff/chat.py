@@ -88,15 +88,22 @@ class ChatItem:
 def chat_item(item: Item) -> ChatItem | None:
     """The chat line of a visitor or bot message (None for actions, slots, sessions)."""
     if isinstance(item, VisitorMessage):
-        return ChatItem(item.event_id, "visitor", "Visitor", item.text, moment(item.at),
-                        flag=emergency_label(item))  # fmt: skip
+        return ChatItem(
+            item.event_id,
+            "visitor",
+            "Visitor",
+            item.text,
+            moment(item.at),
+            flag=emergency_label(item),
+        )
     if not isinstance(item, BotMessage):
         return None
     text = "\n".join([item.text, *(f"[{title}]" for title in item.buttons)]).strip()
     if item.from_staff:
         note = item.handoff != "staff_message"
-        return ChatItem(item.event_id, "staff", item.staff_name or FORMER, text,
-                        moment(item.at), note=note)  # fmt: skip
+        return ChatItem(
+            item.event_id, "staff", item.staff_name or FORMER, text, moment(item.at), note=note
+        )
     return ChatItem(item.event_id, "bot", "Assistant", text, moment(item.at))
 
 

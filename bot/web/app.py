@@ -21,7 +21,7 @@ import html
 import re
 import sys
 from argparse import Namespace
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -135,7 +135,7 @@ def create_app(
         scheme = "https" if request.url.scheme == "https" else "http"
         return f"{scheme}://{host}:{port}"
 
-    def static(path: Path, media_type: str) -> Callable[[Request], Response]:
+    def static(path: Path, media_type: str) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(_: Request) -> Response:
             if not path.is_file():
                 return PlainTextResponse(f"{path.name} is missing from the web app\n", 500)

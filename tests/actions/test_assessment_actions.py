@@ -73,9 +73,7 @@ async def test_correction_with_nothing_to_correct_reasks_the_open_question(
     make_tracker, domain
 ) -> None:
     # A vague reply the classifier takes for a correction, with no answer read, is unclear.
-    tracker = make_tracker(
-        "hmm maybe", intent="correct_answer", slots={"requested_slot": "scope"}
-    )
+    tracker = make_tracker("hmm maybe", intent="correct_answer", slots={"requested_slot": "scope"})
     events, _ = await run_validation(tracker, domain)
     assert slot_events(events) == {"scope": None, "assessment_reask": "scope"}
 

@@ -21,10 +21,15 @@ from bot.db.repository import create_lead
 from bot.db.session import session_scope
 
 OTHER_VISITOR = {
-    "name": "Sam Other", "email": "sam@example.com", "timezone": "America/Denver",
-    "consent": True, "channel": "rest", "conversation_id": "other", "warmth_score": 50,
+    "name": "Sam Other",
+    "email": "sam@example.com",
+    "timezone": "America/Denver",
+    "consent": True,
+    "channel": "rest",
+    "conversation_id": "other",
+    "warmth_score": 50,
     "warmth_reasons": [],
-}  # fmt: skip
+}
 LEAD = {
     "lead_name": "Maria Lopez",
     "lead_email": "maria@example.com",
@@ -153,8 +158,11 @@ async def test_a_call_booked_elsewhere_needs_its_reference_and_contact(
         events = await ActionAskCancel().run(dispatcher, tracker, domain)
         return dispatcher.messages[0], slots_of(events)
 
-    for text in (f"cancel {reference}", f"cancel {reference} someone.else@example.com",
-                 f"cancel PR-ZZZZZZ {LEAD['lead_email']}"):  # fmt: skip
+    for text in (
+        f"cancel {reference}",
+        f"cancel {reference} someone.else@example.com",
+        f"cancel PR-ZZZZZZ {LEAD['lead_email']}",
+    ):
         message, slots = await ask(text)
         assert message["response"] == "utter_booking_verify"
         assert slots == {"pending_change": None}

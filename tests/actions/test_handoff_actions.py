@@ -126,8 +126,10 @@ async def test_on_duty_opens_a_live_request_and_alerts_the_team(
     assert f"within {CLAIM_MINUTES} minutes" in texts(dispatcher)[1]
     (handoff,) = handoffs()
     assert (handoff.conversation_id, handoff.channel, handoff.status) == (
-        "test-visitor", channel, "waiting",
-    )  # fmt: skip
+        "test-visitor",
+        channel,
+        "waiting",
+    )
     assert (handoff.requested_by, handoff.requested_at) == ("visitor", MONDAY)
     queued = emails()
     assert [m.recipient for m in queued] == team
@@ -158,8 +160,9 @@ async def test_out_of_hours_records_the_request_and_offers_a_call_back(
 
     assert events == [SlotSet("human_requested", True)]
     # back Monday 09:00 New York = 14:00 UTC = 06:00 in the visitor's Los Angeles
-    assert texts(dispatcher)[0] == notices.out_of_hours(MONDAY.replace(hour=14, minute=0),
-                                                        "America/Los_Angeles")  # fmt: skip
+    assert texts(dispatcher)[0] == notices.out_of_hours(
+        MONDAY.replace(hour=14, minute=0), "America/Los_Angeles"
+    )
     assert texts(dispatcher)[0].endswith("They're back Mon 7 Jan, 6:00 AM PST.")
     assert dispatcher.messages[-1]["buttons"] == [BOOK]  # no contact yet: the booking
     (handoff,) = handoffs()
@@ -171,8 +174,11 @@ async def test_out_of_hours_records_the_request_and_offers_a_call_back(
     assert handoff.closed_at == SATURDAY
     (callback,) = callbacks()
     assert (callback.conversation_id, callback.channel, callback.contact, callback.status) == (
-        "test-visitor", "socketio", None, "open",
-    )  # fmt: skip
+        "test-visitor",
+        "socketio",
+        None,
+        "open",
+    )
     assert emails() == []
 
 
@@ -230,8 +236,14 @@ async def test_a_channel_that_cannot_carry_a_live_chat_gets_a_call_back(
 def closed_handoff(outcome: str) -> None:
     """The visitor's handoff, claimed by a navigator and closed by the watcher with `outcome`."""
     with session_scope() as session:
-        user = StaffUser(username="ana", display_name="Ana Ortiz", role="navigator",
-                         password_hash="unused", active=True, failed_logins=0)  # fmt: skip
+        user = StaffUser(
+            username="ana",
+            display_name="Ana Ortiz",
+            role="navigator",
+            password_hash="unused",
+            active=True,
+            failed_logins=0,
+        )
         session.add(user)
         session.flush()
         handoff, _ = state.request(session, "test-visitor", "socketio", now=MONDAY)
@@ -259,8 +271,10 @@ async def test_fallback_apologises_and_offers_a_call_back(
     assert dispatcher.messages[1]["buttons"] == [BOOK]
     (callback,) = callbacks()
     assert (callback.conversation_id, callback.channel, callback.status) == (
-        "test-visitor", "socketio", "open",
-    )  # fmt: skip
+        "test-visitor",
+        "socketio",
+        "open",
+    )
     assert callback.note == "a live chat was asked for; nobody could reply in time"
 
 
@@ -280,8 +294,12 @@ async def test_fallback_with_a_contact(visitor, database: str, domain) -> None:
 
 async def test_handback_closes_an_open_form_and_offers_the_booking(visitor, domain) -> None:
     """A form left open during the takeover is closed; the call and the assessment are offered."""
-    tracker = visitor("socketio", intent="thank", active_loop="assessment_form",
-                      slots={"requested_slot": "support"})  # fmt: skip
+    tracker = visitor(
+        "socketio",
+        intent="thank",
+        active_loop="assessment_form",
+        slots={"requested_slot": "support"},
+    )
     dispatcher = CollectingDispatcher()
     events = await ActionHandback().run(dispatcher, tracker, domain)
 

@@ -135,8 +135,10 @@ async def test_request_human_is_recorded(make_tracker, domain, database) -> None
     with session_scope() as session:
         (request,) = session.scalars(select(CallbackRequest)).all()
     assert (request.conversation_id, request.contact, request.status) == (
-        "test-visitor", "sam@example.com", "open",
-    )  # fmt: skip
+        "test-visitor",
+        "sam@example.com",
+        "open",
+    )
 
 
 async def test_affirmation_uses_friendly_labels(make_tracker, domain) -> None:

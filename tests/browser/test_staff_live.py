@@ -52,8 +52,9 @@ def live_app(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> I
     seeded = build(f"sqlite:///{tmp_path_factory.mktemp('staff-live') / 'staff.db'}")
     waiting_visitor(seeded.url, LIVE_ID, utcnow())
     rasa = RasaStandIn(seeded.url)
-    app = create_app(Settings(database_url=seeded.url, environment="test",
-                              staff_cookie_secure=False))  # fmt: skip
+    app = create_app(
+        Settings(database_url=seeded.url, environment="test", staff_cookie_secure=False)
+    )
     app.state.open_conversation = rasa.open
     try:
         with served(app, "staff app") as url:
@@ -97,8 +98,9 @@ def test_the_live_page_updates_itself(live_app: LiveApp, staff_page: Page) -> No
     expect(items.last).to_contain_text("<b>thanks</b>, it's about my mum")  # text, not markup
     text = "I don't want to be here anymore"
     flag = {"entity": "red_flag", "start": 0, "end": len(text), "value": CRISIS}
-    visitor_says(live_app.database_url, LIVE_ID, text, utcnow(), intent="emergency",
-                 entities=[flag])  # fmt: skip
+    visitor_says(
+        live_app.database_url, LIVE_ID, text, utcnow(), intent="emergency", entities=[flag]
+    )
     expect(items.last.get_by_test_id("emergency-flag")).to_contain_text("the assistant sent 988")
     expect(page.get_by_label("Message to the visitor")).to_have_value(
         "a draft the script must not disturb"

@@ -37,9 +37,13 @@ def staff_url(servers: Servers) -> Iterator[str]:
     """The staff app on the servers' database, reaching Rasa's HTTP API as in production."""
     from bot.staff.app import create_app
 
-    settings = Settings(database_url=servers.database_url, environment="test",
-                        staff_cookie_secure=False, rasa_url=servers.rasa_url,
-                        rasa_api_token=servers.token)  # fmt: skip
+    settings = Settings(
+        database_url=servers.database_url,
+        environment="test",
+        staff_cookie_secure=False,
+        rasa_url=servers.rasa_url,
+        rasa_api_token=servers.token,
+    )
     try:
         with served(create_app(settings), "staff app") as url:
             yield url

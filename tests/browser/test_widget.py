@@ -84,8 +84,9 @@ class Widget:
         expect(self.panel).to_be_visible()
 
     def wait_connected(self) -> None:
-        self.page.wait_for_function("() => window.PilotRockChat && PilotRockChat.connected",
-                                    timeout=RECONNECT_MS)  # fmt: skip
+        self.page.wait_for_function(
+            "() => window.PilotRockChat && PilotRockChat.connected", timeout=RECONNECT_MS
+        )
 
     @property
     def session_id(self) -> str:
@@ -193,8 +194,11 @@ def test_assessment_to_booked_call_with_quick_replies_and_free_text(
     session_id = widget.session_id
     slots = servers.tracker(session_id)["slots"]
     assert (slots["scope"], slots["decisions"], slots["need"], slots["support"]) == (
-        "bounded", "one_time", "answer", "alone",
-    )  # fmt: skip
+        "bounded",
+        "one_time",
+        "answer",
+        "alone",
+    )
     assert slots["recommendation"] == "both"
 
     widget.choose("Book the free call")

@@ -11,8 +11,17 @@ from bot.settings import Settings
 from tests.cluster.support import HAPROXY_CFG, haproxy_binary
 
 EMBEDDED = {"rasa", "actions", "outbox", "indexer", "web", "staff"}
-CLUSTER = {"rasa-1", "rasa-2", "actions-1", "actions-2", "haproxy", "outbox", "indexer", "web",
-           "staff"}  # fmt: skip
+CLUSTER = {
+    "rasa-1",
+    "rasa-2",
+    "actions-1",
+    "actions-2",
+    "haproxy",
+    "outbox",
+    "indexer",
+    "web",
+    "staff",
+}
 
 
 def programs(profile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
@@ -50,8 +59,9 @@ def test_cluster_replicas_get_their_own_ports_and_call_actions_through_haproxy(
     assert {env["ACTION_SERVER_URL"] for env in rasa} == {"http://127.0.0.1:6155/webhook"}
     actions = [found[f"actions-{n}"].environment["ACTION_SERVER_PORT"] for n in (1, 2)]
     assert actions == ["5061", "5062"]
-    assert found["haproxy"].command.endswith(f"-db -f {config_path('cluster').parent}/../haproxy"
-                                             "/haproxy.cfg")  # fmt: skip
+    assert found["haproxy"].command.endswith(
+        f"-db -f {config_path('cluster').parent}/../haproxy/haproxy.cfg"
+    )
 
 
 def test_environment_overrides_the_replica_ports() -> None:
@@ -62,6 +72,7 @@ def test_environment_overrides_the_replica_ports() -> None:
 def test_haproxy_accepts_the_repository_configuration(tmp_path: Path) -> None:
     env = supervisor_env("cluster", Settings(run_dir=str(tmp_path)), {"PATH": "/usr/bin:/bin"})
     (tmp_path / "run").mkdir()
-    result = subprocess.run([haproxy_binary(), "-c", "-f", str(HAPROXY_CFG)], env=env,
-                            capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [haproxy_binary(), "-c", "-f", str(HAPROXY_CFG)], env=env, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr

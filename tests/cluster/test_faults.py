@@ -59,8 +59,9 @@ class Visitor:
         body = {"sender": self.sender, "message": message, "metadata": {"message_id": message_id}}
         for _ in range(ATTEMPTS):
             try:
-                response = requests.post(f"{self.cluster.url}/webhooks/rest/webhook", json=body,
-                                         timeout=30)  # fmt: skip
+                response = requests.post(
+                    f"{self.cluster.url}/webhooks/rest/webhook", json=body, timeout=30
+                )
                 replies = response.json() if response.status_code == 200 else []
             except requests.RequestException:
                 replies = []
@@ -95,8 +96,12 @@ def converse_through(cluster: Cluster, fault: object) -> Visitor:
     visitor.say("hi")
     visitor.say("help me work out which service fits")
     fault()
-    for answer in ("one focused question really", "just this one decision",
-                   "a clear answer from an expert", "my husband and kids are with me"):  # fmt: skip
+    for answer in (
+        "one focused question really",
+        "just this one decision",
+        "a clear answer from an expert",
+        "my husband and kids are with me",
+    ):
         replies = visitor.say(answer)
     assert "/book_call" in [b["payload"] for r in replies for b in r.get("buttons") or []]
     assert_recorded_once_in_order(cluster, visitor)
@@ -164,11 +169,13 @@ def test_a_rabbitmq_restart_and_the_index_catches_up(cluster: Cluster) -> None:
 
     def indexed() -> bool:
         with engine.connect() as db:
-            newest = db.execute(text("SELECT MAX(id) FROM events WHERE sender_id = :s"),
-                                {"s": visitor.sender}).scalar()  # fmt: skip
-            row = db.execute(text("SELECT last_event_id FROM conversation_index "
-                                  "WHERE conversation_id = :s"),
-                             {"s": visitor.sender}).scalar()  # fmt: skip
+            newest = db.execute(
+                text("SELECT MAX(id) FROM events WHERE sender_id = :s"), {"s": visitor.sender}
+            ).scalar()
+            row = db.execute(
+                text("SELECT last_event_id FROM conversation_index WHERE conversation_id = :s"),
+                {"s": visitor.sender},
+            ).scalar()
         return row == newest
 
     cluster.wait_queue()  # the indexer consumes the event queue again

@@ -51,10 +51,19 @@ class Balancer:
         """Start (or restart) one upstream and wait until it answers."""
         delay = ACTION_DELAY if name.startswith("actions") else 0.0
         self.upstreams[name] = subprocess.Popen(
-            [sys.executable, "-m", "tests.cluster.upstream", "--port", str(self.ports[name]),
-             "--name", name, "--delay", str(delay)],
+            [
+                sys.executable,
+                "-m",
+                "tests.cluster.upstream",
+                "--port",
+                str(self.ports[name]),
+                "--name",
+                name,
+                "--delay",
+                str(delay),
+            ],
             cwd=ROOT,
-        )  # fmt: skip
+        )
         assert wait_for(lambda: answers(self.url(name, "/health")), 10) is not None
 
     def admin(self, command: str) -> str:
@@ -81,10 +90,14 @@ class Balancer:
 def environment(workdir: Path, ports: dict[str, int]) -> dict[str, str]:
     """HAProxy's environment, as `python -m bot supervise cluster` builds it."""
     names = {
-        "rasa": "RASA_PORT", "actions": "ACTION_SERVER_PORT", "stats": "HAPROXY_STATS_PORT",
-        "rasa-1": "RASA_REPLICA_1_PORT", "rasa-2": "RASA_REPLICA_2_PORT",
-        "actions-1": "ACTIONS_REPLICA_1_PORT", "actions-2": "ACTIONS_REPLICA_2_PORT",
-    }  # fmt: skip
+        "rasa": "RASA_PORT",
+        "actions": "ACTION_SERVER_PORT",
+        "stats": "HAPROXY_STATS_PORT",
+        "rasa-1": "RASA_REPLICA_1_PORT",
+        "rasa-2": "RASA_REPLICA_2_PORT",
+        "actions-1": "ACTIONS_REPLICA_1_PORT",
+        "actions-2": "ACTIONS_REPLICA_2_PORT",
+    }
     return os.environ | {"RUN_DIR": str(workdir)} | {names[k]: str(p) for k, p in ports.items()}
 
 
@@ -101,8 +114,9 @@ def balancer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Balancer]:
         for name in (*SERVERS["rasa"], *SERVERS["actions"]):
             running.start_upstream(name)
         log = (workdir / "haproxy.log").open("w")
-        running.haproxy = subprocess.Popen([binary, "-db", "-f", str(HAPROXY_CFG)], env=env,
-                                           stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        running.haproxy = subprocess.Popen(
+            [binary, "-db", "-f", str(HAPROXY_CFG)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         started = wait_for(lambda: all_up(running), 10)
         assert started is not None, (workdir / "haproxy.log").read_text()
         yield running
@@ -122,8 +136,9 @@ def all_up(balancer: Balancer) -> bool:
 
 def action_call(balancer: Balancer) -> tuple[int, str]:
     """One action call through the actions frontend: (status, the server that answered)."""
-    response = requests.post(balancer.url("actions", "/webhook"), json={"next_action": "x"},
-                             timeout=10)  # fmt: skip
+    response = requests.post(
+        balancer.url("actions", "/webhook"), json={"next_action": "x"}, timeout=10
+    )
     server = response.json()["server"] if response.status_code == 200 else ""
     return response.status_code, server
 

@@ -16,16 +16,23 @@ def show(extra: dict[str, str]) -> dict[str, str]:
     """Run `settings show` as a new process with `extra` in its environment."""
     output = subprocess.run(
         [sys.executable, "-m", "bot", "settings", "show"],
-        cwd=ROOT, env=os.environ | extra, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        cwd=ROOT,
+        env=os.environ | extra,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return dict(line.split("=", 1) for line in output.splitlines())
 
 
 def test_a_new_process_sees_the_environment_and_no_secret() -> None:
-    shown = show({
-        "RASA_WORKERS": "7", "RASA_API_TOKEN": "tok-very-secret",
-        "DATABASE_URL": "postgresql://app:pg-secret@db.internal:5432/pilotrock",
-    })  # fmt: skip
+    shown = show(
+        {
+            "RASA_WORKERS": "7",
+            "RASA_API_TOKEN": "tok-very-secret",
+            "DATABASE_URL": "postgresql://app:pg-secret@db.internal:5432/pilotrock",
+        }
+    )
     assert shown["RASA_WORKERS"] == "7"
     assert shown["RASA_API_TOKEN"] == "(set)"
     assert shown["DATABASE_URL"] == "postgresql://app:***@db.internal:5432/pilotrock"

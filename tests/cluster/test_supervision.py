@@ -48,14 +48,21 @@ class Profile:
         """A program's process id, from supervisorctl (0 when it is not running)."""
         result = subprocess.run(
             [sys.executable, "-m", "bot", "supervisorctl", "embedded", "pid", program],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         return int(result.stdout.strip()) if result.stdout.strip().isdigit() else 0
 
     def send(self, sender: str, text: str) -> list[dict]:
         """One message over the REST channel."""
-        response = requests.post(self.url("RASA_PORT", "/webhooks/rest/webhook"),
-                                 json={"sender": sender, "message": text}, timeout=30)  # fmt: skip
+        response = requests.post(
+            self.url("RASA_PORT", "/webhooks/rest/webhook"),
+            json={"sender": sender, "message": text},
+            timeout=30,
+        )
         response.raise_for_status()
         return response.json()
 
@@ -82,15 +89,31 @@ def health_urls(profile: Profile) -> dict[str, str]:
 
 def environment(workdir: Path) -> dict[str, str]:
     """The run's environment: free ports, its own files, one Sanic worker, no Telegram."""
-    names = ("RASA_PORT", "ACTION_SERVER_PORT", "WEB_PORT", "STAFF_PORT", "OUTBOX_HEALTH_PORT",
-             "INDEXER_HEALTH_PORT")  # fmt: skip
+    names = (
+        "RASA_PORT",
+        "ACTION_SERVER_PORT",
+        "WEB_PORT",
+        "STAFF_PORT",
+        "OUTBOX_HEALTH_PORT",
+        "INDEXER_HEALTH_PORT",
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERVISOR")}
-    return env | dict(zip(names, map(str, free_ports(len(names))), strict=True)) | {
-        "ENVIRONMENT": "test", "RUN_DIR": str(workdir / "var"), "RASA_WORKERS": "1",
-        "DATABASE_URL": f"sqlite:///{workdir / 'supervised.db'}", "MODEL_PATH": str(MODEL),
-        "RASA_API_TOKEN": TOKEN, "LOG_LEVEL": "WARNING", "TELEGRAM_TOKEN": "",
-        "TELEGRAM_WEBHOOK_URL": "", "SMTP_HOST": "",
-    }  # fmt: skip
+    return (
+        env
+        | dict(zip(names, map(str, free_ports(len(names))), strict=True))
+        | {
+            "ENVIRONMENT": "test",
+            "RUN_DIR": str(workdir / "var"),
+            "RASA_WORKERS": "1",
+            "DATABASE_URL": f"sqlite:///{workdir / 'supervised.db'}",
+            "MODEL_PATH": str(MODEL),
+            "RASA_API_TOKEN": TOKEN,
+            "LOG_LEVEL": "WARNING",
+            "TELEGRAM_TOKEN": "",
+            "TELEGRAM_WEBHOOK_URL": "",
+            "SMTP_HOST": "",
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +125,22 @@ def profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Profile]:
     workdir = tmp_path_factory.mktemp("supervised")
     env = environment(workdir)
     for command in (["db", "upgrade"], ["availability", "seed"]):  # what `make run` does first
-        subprocess.run([sys.executable, "-m", "bot", *command], cwd=ROOT, env=env, check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "bot", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     log = (workdir / "supervise.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "bot", "supervise", "embedded"], cwd=ROOT,
-                               env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "supervise", "embedded"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     running = Profile(process, env, workdir)
     pids: list[int] = []
     try:
@@ -131,8 +164,12 @@ def profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Profile]:
 def test_every_program_is_supervised_and_healthy(profile: Profile) -> None:
     status = subprocess.run(
         [sys.executable, "-m", "bot", "supervisorctl", "embedded", "status"],
-        cwd=ROOT, env=profile.env, capture_output=True, text=True, timeout=30,
-    ).stdout  # fmt: skip
+        cwd=ROOT,
+        env=profile.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
     listed = {line.split()[0]: line.split()[1] for line in status.splitlines() if line.strip()}
     assert set(listed) == set(PROGRAMS)
     assert all(listed[name] == "RUNNING" for name in health_urls(profile))
@@ -172,10 +209,13 @@ def test_killed_action_server_is_restarted_while_rasa_keeps_serving(profile: Pro
     try:
         os.kill(before["actions"], signal.SIGKILL)
         restarted = wait_for(
-            lambda: profile.pid("actions") not in (0, before["actions"])
-            and answers(profile.url("ACTION_SERVER_PORT", "/health")),
-            60, 0.5,
-        )  # fmt: skip
+            lambda: (
+                profile.pid("actions") not in (0, before["actions"])
+                and answers(profile.url("ACTION_SERVER_PORT", "/health"))
+            ),
+            60,
+            0.5,
+        )
     finally:
         done.set()
         watcher.join()

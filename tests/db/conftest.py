@@ -105,16 +105,27 @@ def ids(session: Session) -> tuple[int, int]:
 @pytest.fixture
 def user(session: Session) -> StaffUser:
     """A committed reviewer account."""
-    user = create_user(session, username="rita", display_name="Rita Ng", role="reviewer",
-                       password="Quality review 2025")  # fmt: skip
+    user = create_user(
+        session,
+        username="rita",
+        display_name="Rita Ng",
+        role="reviewer",
+        password="Quality review 2025",
+    )
     session.commit()
     return user
 
 
 def navigator_account(session: Session, username: str, display_name: str) -> StaffUser:
     """A committed navigator account (its password is never used)."""
-    user = StaffUser(username=username, display_name=display_name, role="navigator",
-                     password_hash="unused", active=True, failed_logins=0)  # fmt: skip
+    user = StaffUser(
+        username=username,
+        display_name=display_name,
+        role="navigator",
+        password_hash="unused",
+        active=True,
+        failed_logins=0,
+    )
     session.add(user)
     session.commit()
     return user

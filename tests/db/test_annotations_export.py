@@ -68,8 +68,13 @@ def annotate_all(session: Session, user: StaffUser, conversation_id: str, messag
 @pytest.fixture
 def annotated(migrated_url: str, session: Session) -> str:
     """Two conversations whose visitor messages staff have annotated."""
-    user = create_user(session, username="rita", display_name="Rita Ng", role="reviewer",
-                       password="Quality review 2025")  # fmt: skip
+    user = create_user(
+        session,
+        username="rita",
+        display_name="Rita Ng",
+        role="reviewer",
+        password="Quality review 2025",
+    )
     session.commit()
     write_messages(migrated_url, "first", FIRST)
     write_messages(migrated_url, "second", SECOND)
@@ -134,10 +139,23 @@ def test_export_merged_with_the_training_data_passes_rasa_validate(
     exported = tmp_path / "nlu-annotations.yml"
     exported.write_text(export_annotations(session, TRAINING).yaml_text, encoding="utf-8")
     result = subprocess.run(
-        [RASA, "data", "validate", "--data", "data/", str(exported), "--domain", "domain.yml",
-         "--fail-on-warnings"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        [
+            RASA,
+            "data",
+            "validate",
+            "--data",
+            "data/",
+            str(exported),
+            "--domain",
+            "domain.yml",
+            "--fail-on-warnings",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
 
 
@@ -147,9 +165,14 @@ def test_export_command_writes_the_file_and_prints_the_report(
     monkeypatch.setenv("DATABASE_URL", annotated)
     get_settings.cache_clear()
     out = tmp_path / "out" / "annotations.yml"
-    answers = ["--answers-out", str(tmp_path / "out" / "answers"),
-               "--answers-training-dir", str(tmp_path / "no-answer-data"),
-               "--safety-out", str(tmp_path / "out" / "safety")]  # fmt: skip
+    answers = [
+        "--answers-out",
+        str(tmp_path / "out" / "answers"),
+        "--answers-training-dir",
+        str(tmp_path / "no-answer-data"),
+        "--safety-out",
+        str(tmp_path / "out" / "safety"),
+    ]
     try:
         assert main(["export-annotations", "--out", str(out), *answers]) == 0
     finally:
@@ -162,8 +185,16 @@ def test_export_command_writes_the_file_and_prints_the_report(
     with make_session() as session:
         entry = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
     assert (entry.actor, entry.action) == ("cli:export-annotations", "export_annotations")
-    assert entry.details == {"exported": 6, "duplicates": 3, "conflicts": 2, "answers_exported": 0,
-                             "answers_duplicates": 0, "answers_conflicts": 0, "risk_exported": 0,
-                             "risk_duplicates": 0, "risk_conflicts": 0}  # fmt: skip
+    assert entry.details == {
+        "exported": 6,
+        "duplicates": 3,
+        "conflicts": 2,
+        "answers_exported": 0,
+        "answers_duplicates": 0,
+        "answers_conflicts": 0,
+        "risk_exported": 0,
+        "risk_duplicates": 0,
+        "risk_conflicts": 0,
+    }
     assert "answer labels exported: 0" in printed and not (tmp_path / "out" / "answers").exists()
     assert "risk labels exported: 0" in printed and not (tmp_path / "out" / "safety").exists()

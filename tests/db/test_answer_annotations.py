@@ -26,10 +26,28 @@ BOTH = ((ANSWER, "support", "alone"), (REMARK, "scope", "complex"))  # in both c
 def answers_conversation() -> list:
     """A greeting, an answer to the support question, a remark, and a message without readings."""
     script = greeting(Script())
-    answered(script, ANSWER, readings(scope=("none", 0.81), decisions=("none", 0.77),
-             need=("none", 0.7), support=("alone", 0.93)), "support").listen()  # fmt: skip
-    answered(script, REMARK, readings(scope=("complex", 0.71), decisions=("many", 0.64),
-             need=("none", 0.9), support=("none", 0.88)), None).listen()  # fmt: skip
+    answered(
+        script,
+        ANSWER,
+        readings(
+            scope=("none", 0.81),
+            decisions=("none", 0.77),
+            need=("none", 0.7),
+            support=("alone", 0.93),
+        ),
+        "support",
+    ).listen()
+    answered(
+        script,
+        REMARK,
+        readings(
+            scope=("complex", 0.71),
+            decisions=("many", 0.64),
+            need=("none", 0.9),
+            support=("none", 0.88),
+        ),
+        None,
+    ).listen()
     script.user(PLAIN, "out_of_scope", 0.41).listen()
     return script.events
 
@@ -53,8 +71,11 @@ def test_a_label_keeps_the_text_the_models_reading_and_the_author(
     session.commit()
     stored = session.get(AnswerAnnotation, label.id)
     assert (stored.conversation_id, stored.event_id, stored.question, stored.text) == (
-        conversation, event_id, "support", ANSWER,
-    )  # fmt: skip
+        conversation,
+        event_id,
+        "support",
+        ANSWER,
+    )
     assert (stored.predicted_value, stored.predicted_confidence) == ("alone", pytest.approx(0.93))
     assert (stored.value, stored.author_id) == ("has_support", user.id)
     assert stored.created_at.tzinfo is not None and stored.updated_at >= stored.created_at
@@ -83,10 +104,17 @@ def test_one_label_per_message_and_question(session, conversation, user) -> None
     session.commit()
     by_event = answer_annotations_for(session, conversation)
     assert [(a.question, a.value) for a in by_event[event_id]] == [
-        ("scope", "complex"), ("decisions", "many"), ("support", "none"),
-    ]  # fmt: skip
-    duplicate = AnswerAnnotation(conversation_id=conversation, event_id=event_id,
-                                 question="scope", text=REMARK, value="bounded")  # fmt: skip
+        ("scope", "complex"),
+        ("decisions", "many"),
+        ("support", "none"),
+    ]
+    duplicate = AnswerAnnotation(
+        conversation_id=conversation,
+        event_id=event_id,
+        question="scope",
+        text=REMARK,
+        value="bounded",
+    )
     shared.refuses(session, duplicate)
 
 
@@ -96,8 +124,10 @@ def test_a_message_without_readings_is_labelled_without_a_prediction(
     event_id = visitor_event(session, conversation, PLAIN)
     label = annotate_answer(session, conversation, event_id, "need", "answer", user)
     assert (label.predicted_value, label.predicted_confidence, label.value) == (
-        None, None, "answer",
-    )  # fmt: skip
+        None,
+        None,
+        "answer",
+    )
 
 
 @pytest.mark.parametrize(
@@ -171,8 +201,10 @@ def test_the_retention_purge_deletes_labels_of_idle_conversations(
 
 
 def test_readings_are_taken_only_when_well_formed() -> None:
-    good = {"answers": readings(support=("alone", 0.93), scope=("none", 1)),
-            "open_question": "support"}  # fmt: skip
+    good = {
+        "answers": readings(support=("alone", 0.93), scope=("none", 1)),
+        "open_question": "support",
+    }
     assert open_question_of(good) == "support"
     reading = reading_of(good, "support")
     assert (reading.question, reading.value, reading.confidence) == ("support", "alone", 0.93)

@@ -22,11 +22,17 @@ from tests.support import labels as shared
 
 # The answer training data the export is checked against (a stand-in for data/answers).
 TRAINING = {
-    "scope": {"bounded": ["Just one question about my scan"], "complex": ["it keeps changing"],
-              "none": ["hello"]},
-    "support": {"has_support": ["my husband is with me"], "alone": ["nobody helps me"],
-                "none": ["what does it cost"]},
-}  # fmt: skip
+    "scope": {
+        "bounded": ["Just one question about my scan"],
+        "complex": ["it keeps changing"],
+        "none": ["hello"],
+    },
+    "support": {
+        "has_support": ["my husband is with me"],
+        "alone": ["nobody helps me"],
+        "none": ["what does it cost"],
+    },
+}
 # (text, question, value) labelled in conversation "first", then in "second".
 FIRST = [
     ("just one question   about my SCAN", "scope", "bounded"),  # in TRAINING: a duplicate
@@ -45,12 +51,16 @@ SECOND = [
 ]
 LABELLED = {"first": FIRST, "second": SECOND}
 EXPORTED = {
-    "scope": {"complex": ["there's a new problem every week"],
-              "none": ["what will the call cost me?"]},
-    "decisions": {"one_time": ["naïve café ✓ I only have this one choice"],
-                  "many": ["there's a new problem every week"]},
+    "scope": {
+        "complex": ["there's a new problem every week"],
+        "none": ["what will the call cost me?"],
+    },
+    "decisions": {
+        "one_time": ["naïve café ✓ I only have this one choice"],
+        "many": ["there's a new problem every week"],
+    },
     "need": {"answer": ['she said: "it\'s [benign]" # not sure - {ok}?']},
-}  # fmt: skip
+}
 HEADER = "# Training examples for the answer model: replies to the {} question."
 
 
@@ -93,8 +103,11 @@ def test_files_have_the_data_answers_format(session, labelled, training) -> None
         assert lines[0] == HEADER.format(question)
         assert f"question: {question}" in lines and "examples:" in lines
         document = yaml.safe_load(text)
-        order = {"scope": ["complex", "none"], "decisions": ["one_time", "many"],
-                 "need": ["answer"]}[question]  # fmt: skip
+        order = {
+            "scope": ["complex", "none"],
+            "decisions": ["one_time", "many"],
+            "need": ["answer"],
+        }[question]
         assert list(document["examples"]) == order  # the question's values, then none
         values = [line for line in lines if re.fullmatch(r"  [a-z_]+:", line)]
         assert values == [f"  {value}:" for value in order]
@@ -109,8 +122,9 @@ def test_the_files_read_like_the_training_data_they_join(
     written = write_answer_export(export_answer_annotations(session, training), out)
     assert sorted(path.name for path in written) == ["decisions.yml", "need.yml", "scope.yml"]
     assert sorted(path.name for path in out.iterdir()) == sorted(path.name for path in written)
-    merged = {q: {v: list(texts) for v, texts in examples.items()} for q, examples in
-              TRAINING.items()}  # fmt: skip
+    merged = {
+        q: {v: list(texts) for v, texts in examples.items()} for q, examples in TRAINING.items()
+    }
     for path in written:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
         for value, texts in document["examples"].items():
@@ -126,24 +140,30 @@ def test_duplicates_of_training_data_and_of_each_other_are_counted(
     # "just one question..." and "nobody helps me" are in TRAINING; "There's a new problem
     # every week" (scope) repeats in the second conversation.
     assert result.duplicates == 3
-    exported = [t for by_value in examples_of(result).values() for ts in by_value.values()
-                for t in ts]  # fmt: skip
+    exported = [
+        t for by_value in examples_of(result).values() for ts in by_value.values() for t in ts
+    ]
     assert not any("scan" in text.lower() or "nobody" in text for text in exported)
 
 
 def test_conflicts_are_reported_by_ids_and_values_without_text(session, labelled, training) -> None:
     result = export_answer_annotations(session, training)
-    conflicts = {(c.question, c.text): (c.labelled, c.training, len(c.label_ids))
-                 for c in result.conflicts}  # fmt: skip
+    conflicts = {
+        (c.question, c.text): (c.labelled, c.training, len(c.label_ids)) for c in result.conflicts
+    }
     assert conflicts == {
         ("scope", "it keeps changing"): (("bounded",), ("complex",), 1),
         ("support", "my sister drives me to appointments"): (("alone", "has_support"), (), 2),
     }
     described = [c.describe() for c in result.conflicts]
-    assert re.fullmatch(r"answer labels #\d+ \(scope\): labelled bounded; "
-                        r"training data has complex", described[0])  # fmt: skip
-    assert re.fullmatch(r"answer labels #\d+, #\d+ \(support\): labelled alone, has_support",
-                        described[1])  # fmt: skip
+    assert re.fullmatch(
+        r"answer labels #\d+ \(scope\): labelled bounded; "
+        r"training data has complex",
+        described[0],
+    )
+    assert re.fullmatch(
+        r"answer labels #\d+, #\d+ \(support\): labelled alone, has_support", described[1]
+    )
     assert not any("sister" in line or "changing" in line for line in described)
     exported = " ".join(result.files.values())
     assert "sister" not in exported and "changing" not in exported.lower()
@@ -186,10 +206,17 @@ def test_export_command_writes_the_files_and_reports_without_text(
     scope = yaml.safe_load((out / "answers" / "scope.yml").read_text(encoding="utf-8"))
     assert scope == {"question": "scope", "examples": EXPORTED["scope"]}
     details = shared.export_audit(make_session)
-    assert details == {"exported": 0, "duplicates": 0, "conflicts": 0,
-                       "answers_exported": 5, "answers_duplicates": 3,
-                       "answers_conflicts": 2, "risk_exported": 0, "risk_duplicates": 0,
-                       "risk_conflicts": 0}  # fmt: skip
+    assert details == {
+        "exported": 0,
+        "duplicates": 0,
+        "conflicts": 0,
+        "answers_exported": 5,
+        "answers_duplicates": 3,
+        "answers_conflicts": 2,
+        "risk_exported": 0,
+        "risk_duplicates": 0,
+        "risk_conflicts": 0,
+    }
 
 
 def test_export_command_will_not_write_over_the_training_data(

@@ -60,7 +60,11 @@ def test_entries_chain_and_verify(session: Session) -> None:
 
 def test_the_hash_covers_a_canonical_json(session: Session) -> None:
     entry = record(
-        session, actor="cli:root", action="user_created", target_type="staff_user", target_id=7,
+        session,
+        actor="cli:root",
+        action="user_created",
+        target_type="staff_user",
+        target_id=7,
         details={"role": "admin", "b": 1},
     )
     session.commit()
@@ -222,8 +226,12 @@ def test_concurrent_writers_keep_a_valid_chain(make_session: sessionmaker) -> No
             for n in range(per_thread):
                 with make_session() as session:
                     record(
-                        session, actor=f"user:{worker}", action="view_lead", target_type="lead",
-                        target_id=n, details={"worker": worker},
+                        session,
+                        actor=f"user:{worker}",
+                        action="view_lead",
+                        target_type="lead",
+                        target_id=n,
+                        details={"worker": worker},
                     )
                     session.commit()
         except BaseException as error:  # reported below, in the test's own thread

@@ -32,11 +32,17 @@ def test_default_schedule_offers_slots_at_once(seeded: str) -> None:
 
 def test_closed_day_and_time_off_move_the_offer(seeded: str) -> None:
     with session_scope(seeded) as session:
-        availability.set_override(session, "intake-east@pilotrock.example", date(2030, 1, 7),
-                                  "closed")  # fmt: skip
+        availability.set_override(
+            session, "intake-east@pilotrock.example", date(2030, 1, 7), "closed"
+        )
         start = datetime(2030, 1, 7, 0, 0, tzinfo=timezone.utc)
-        availability.add_time_off(session, "intake-west@pilotrock.example", start,
-                                  start + timedelta(hours=30), "conference")  # fmt: skip
+        availability.add_time_off(
+            session,
+            "intake-west@pilotrock.example",
+            start,
+            start + timedelta(hours=30),
+            "conference",
+        )
     with session_scope(seeded) as session:
         first = availability.offer(session, MONDAY_NOON_UTC, count=1)[0]
     # both closed on Monday: Tuesday 09:00 New York = 14:00 UTC
@@ -45,8 +51,9 @@ def test_closed_day_and_time_off_move_the_offer(seeded: str) -> None:
 
 def test_bad_hours_are_refused(seeded: str) -> None:
     with session_scope(seeded) as session, pytest.raises(ValueError, match="09:00-12:30"):
-        availability.set_override(session, "intake-east@pilotrock.example", date(2030, 1, 7),
-                                  "nine to five")  # fmt: skip
+        availability.set_override(
+            session, "intake-east@pilotrock.example", date(2030, 1, 7), "nine to five"
+        )
 
 
 def test_cli_reports_unknown_navigator(

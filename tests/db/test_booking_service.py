@@ -20,9 +20,17 @@ def lead_id(database_url: str) -> int:
     upgrade(database_url)
     with session_scope(database_url) as session:
         availability.seed_if_empty(session)
-        lead = create_lead(session, name="Maria Lopez", email="maria@example.com",
-                           timezone="America/Chicago", consent=True, channel="rest",
-                           conversation_id="c1", warmth_score=60, warmth_reasons=[])  # fmt: skip
+        lead = create_lead(
+            session,
+            name="Maria Lopez",
+            email="maria@example.com",
+            timezone="America/Chicago",
+            consent=True,
+            channel="rest",
+            conversation_id="c1",
+            warmth_score=60,
+            warmth_reasons=[],
+        )
         return lead.id
 
 
@@ -40,8 +48,12 @@ def test_book_move_and_cancel_queue_the_right_emails(database_url: str, lead_id:
     with session_scope(database_url) as session:
         messages = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         kinds = [m.kind for m in messages]
-        assert kinds == ["booking_confirmation", "booking_cancellation",
-                         "booking_confirmation", "booking_cancellation"]  # fmt: skip
+        assert kinds == [
+            "booking_confirmation",
+            "booking_cancellation",
+            "booking_confirmation",
+            "booking_cancellation",
+        ]
         assert all(m.recipient == "maria@example.com" and m.status == "pending" for m in messages)
         invite = Calendar.from_ical(messages[0].attachment)
         assert invite["METHOD"] == "REQUEST"
@@ -62,9 +74,17 @@ def test_a_failed_move_keeps_the_old_booking(database_url: str, lead_id: int) ->
 
 
 def other_lead(session, n: int) -> Lead:
-    return create_lead(session, name=f"Visitor {n}", email=f"v{n}@example.com",
-                       timezone="America/Chicago", consent=True, channel="rest",
-                       conversation_id=f"c{n + 1}", warmth_score=60, warmth_reasons=[])  # fmt: skip
+    return create_lead(
+        session,
+        name=f"Visitor {n}",
+        email=f"v{n}@example.com",
+        timezone="America/Chicago",
+        consent=True,
+        channel="rest",
+        conversation_id=f"c{n + 1}",
+        warmth_score=60,
+        warmth_reasons=[],
+    )
 
 
 def test_a_taken_time_raises(database_url: str, lead_id: int) -> None:

@@ -23,8 +23,12 @@ from tests.support.conversations import (
 )
 
 ADVOCACY = {"scope": "complex", "decisions": "many", "need": "navigate", "support": "alone"}
-SECOND_OPINION = {"scope": "bounded", "decisions": "one_time", "need": "answer",
-                  "support": "has_support"}  # fmt: skip
+SECOND_OPINION = {
+    "scope": "bounded",
+    "decisions": "one_time",
+    "need": "answer",
+    "support": "has_support",
+}
 # Conversation id -> (builder, day after T0, channel); one a day, so newest first is reversed.
 CONVERSATIONS = {
     "c-greet": (greeting_conversation, 0, "rest"),
@@ -48,8 +52,9 @@ def day(n: int) -> str:
 def inbox(migrated_url: str, session: Session) -> Session:
     """A database with the eight conversations indexed, c-lead reviewed and two tags."""
     for conversation_id, (build, offset, channel) in CONVERSATIONS.items():
-        write_conversation(migrated_url, conversation_id, build(start=at(day=offset),
-                                                                channel=channel))  # fmt: skip
+        write_conversation(
+            migrated_url, conversation_id, build(start=at(day=offset), channel=channel)
+        )
     refresh_index(session)
     session.add(ConversationReview(conversation_id="c-lead", status="reviewed", reviewed_at=T0))
     session.add_all([ConversationTag(conversation_id="c-lead", tag=tag) for tag in ("vip", "a-b")])
@@ -156,8 +161,16 @@ def test_bad_query_values_are_refused_clearly(query: dict[str, str], message: st
 
 
 def test_query_parsing_ignores_blanks_and_round_trips() -> None:
-    query = {"channel": " telegram ", "emergency": "", "fallback": "1", "date_from": "2025-03-04",
-             "text": " Chest ", "page": "2", "handoff": "waiting", "live": "true"}  # fmt: skip
+    query = {
+        "channel": " telegram ",
+        "emergency": "",
+        "fallback": "1",
+        "date_from": "2025-03-04",
+        "text": " Chest ",
+        "page": "2",
+        "handoff": "waiting",
+        "live": "true",
+    }
     filters = InboxFilters.from_query(query)
     assert filters == InboxFilters(
         channel="telegram",

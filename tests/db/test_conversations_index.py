@@ -89,8 +89,13 @@ def test_outcome_follows_leads_and_bookings(migrated_url: str, session: Session)
     refresh_index(session)
     session.commit()
     assert index_rows(session)["c-1"].outcome == "recommendation"
-    lead = Lead(name="Sam Rivera", email="sam@example.com", timezone="America/Denver",
-                channel="rest", conversation_id="c-1")  # fmt: skip
+    lead = Lead(
+        name="Sam Rivera",
+        email="sam@example.com",
+        timezone="America/Denver",
+        channel="rest",
+        conversation_id="c-1",
+    )
     navigator = Navigator(name="Dr. Ada Park", email="ada@example.org", timezone="America/Denver")
     session.add_all([lead, navigator])
     session.commit()
@@ -98,9 +103,15 @@ def test_outcome_follows_leads_and_bookings(migrated_url: str, session: Session)
     session.commit()
     assert index_rows(session)["c-1"].outcome == "lead"
     starts = at(day=2)
-    booking = Booking(reference="PR-ABCD23", lead_id=lead.id, navigator_id=navigator.id,
-                      starts_at=starts, ends_at=starts + timedelta(minutes=15),
-                      visitor_timezone="America/Denver", active_start=starts)  # fmt: skip
+    booking = Booking(
+        reference="PR-ABCD23",
+        lead_id=lead.id,
+        navigator_id=navigator.id,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=15),
+        visitor_timezone="America/Denver",
+        active_start=starts,
+    )
     session.add(booking)
     session.commit()
     refresh_index(session, recheck=["c-1"])
@@ -124,8 +135,10 @@ def test_session_writes_match_rasas_tracker_store(migrated_url: str, session: Se
     write_conversation(migrated_url, "via-rasa", events)
     write_conversation(session, "via-session", events)
     session.commit()
-    columns = [events_table.c[name] for name in
-               ("type_name", "timestamp", "intent_name", "action_name", "data")]  # fmt: skip
+    columns = [
+        events_table.c[name]
+        for name in ("type_name", "timestamp", "intent_name", "action_name", "data")
+    ]
 
     def rows(sender: str) -> list[tuple]:
         query = select(*columns).where(events_table.c.sender_id == sender)

@@ -22,8 +22,12 @@ from tests.support.conversations import (
 from tests.support.indexing import index_pending
 
 ADVOCACY = {"scope": "complex", "decisions": "many", "need": "navigate", "support": "alone"}
-SECOND_OPINION = {"scope": "bounded", "decisions": "one_time", "need": "answer",
-                  "support": "has_support"}  # fmt: skip
+SECOND_OPINION = {
+    "scope": "bounded",
+    "decisions": "one_time",
+    "need": "answer",
+    "support": "has_support",
+}
 START, END = T0.date(), (T0 + timedelta(days=3)).date()
 
 
@@ -78,9 +82,7 @@ def test_the_period_is_inclusive_utc_days(period: Session) -> None:
     assert last_day.funnel[0] == ("Conversations", 1)
     assert last_day.top_intents == [("emergency", 1), ("greet", 1)]
     day_before = dashboard(period, START - timedelta(days=1), START - timedelta(days=1))
-    assert day_before.funnel == [
-        ("Conversations", 1), ("Assessed", 0), ("Leads", 0), ("Booked", 0)
-    ]  # fmt: skip
+    assert day_before.funnel == [("Conversations", 1), ("Assessed", 0), ("Leads", 0), ("Booked", 0)]
 
 
 def test_an_empty_period(session: Session) -> None:

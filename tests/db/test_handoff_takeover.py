@@ -216,8 +216,11 @@ def test_join_pauses_then_says_who_joined(
     assert rasa.paused[CID] is True
     (entry,) = audit_entries(session)
     assert (entry.actor, entry.action, entry.target_type, entry.target_id) == (
-        "staff:ana", "handoff_claim", "conversation", CID,
-    )  # fmt: skip
+        "staff:ana",
+        "handoff_claim",
+        "conversation",
+        CID,
+    )
     assert entry.details == {"handoff_id": handoff.id}
 
 
@@ -336,8 +339,11 @@ def test_staff_messages_reach_the_visitor(
     assert first.type_name == second.type_name == "bot"
     assert first.data["text"] == "Hi, I'm Ana. How can I help?"
     assert second.data["text"] == PRIVATE + "\nLine two\twith a tab"
-    assert handoff_of(first) == {"kind": "staff_message", "staff_name": "Ana Ortiz",
-                                 "staff_id": ana.id}  # fmt: skip
+    assert handoff_of(first) == {
+        "kind": "staff_message",
+        "staff_name": "Ana Ortiz",
+        "staff_id": ana.id,
+    }
     row = stored(session, joined.id)
     assert (row.staff_messages, row.last_staff_message_at) == (2, NOW + 2 * MINUTE)
     entries = audit_entries(session)
@@ -524,8 +530,10 @@ def test_an_unclaimed_request_falls_back(
     assert (row.status, row.outcome, row.closed_at) == ("closed", "unclaimed", NOW)
     (entry,) = watcher_entries(session)
     assert (entry.action, entry.target_id, entry.details) == (
-        "handoff_fallback", CID, {"handoff_id": request.id},
-    )  # fmt: skip
+        "handoff_fallback",
+        CID,
+        {"handoff_id": request.id},
+    )
     assert watcher_pass(make_session, opener, NOW + MINUTE, settings) == 0  # done once
 
 

@@ -323,8 +323,10 @@ def test_alert_emails_each_navigator_on_duty(
     assert [m.recipient for m in messages] == [team[0].email, team[1].email]
     for message in messages:
         assert (message.kind, message.status, message.subject) == (
-            "handoff_request", "pending", alerts.SUBJECT,
-        )  # fmt: skip
+            "handoff_request",
+            "pending",
+            alerts.SUBJECT,
+        )
         assert f"{staff_url}/handoffs" in message.body_text
         assert "Channel: socketio" in message.body_text
         assert "Asked at: 2030-01-07 15:30 UTC" in message.body_text

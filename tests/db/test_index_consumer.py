@@ -127,8 +127,11 @@ def test_a_new_event_rewrites_only_its_conversation(migrated_url: str, session: 
     write_three(migrated_url)
     index_pending(session)
     before = snapshot(session)
-    write_conversation(migrated_url, "c-emergency", follow_up(start=at(day=1, hour=1),
-                       text="thanks, calling 911 now", intent="thank"))  # fmt: skip
+    write_conversation(
+        migrated_url,
+        "c-emergency",
+        follow_up(start=at(day=1, hour=1), text="thanks, calling 911 now", intent="thank"),
+    )
     change = index_pending(session)
     assert (change.written, change.current) == (1, 0)
     after = snapshot(session)
@@ -157,8 +160,9 @@ def test_events_written_while_the_consumer_was_down_are_applied_when_it_starts(
     index_pending(session)
     # The consumer is down: more conversations and follow-ups arrive.
     for number in range(4):
-        write_conversation(migrated_url, f"c-late-{number}", assessment_conversation(
-            start=at(day=2, hour=number)))  # fmt: skip
+        write_conversation(
+            migrated_url, f"c-late-{number}", assessment_conversation(start=at(day=2, hour=number))
+        )
     write_conversation(migrated_url, "c-booked", follow_up(start=at(day=3), text="see you then"))
     total = newest_id(session)
     assert len(index_differences(session)) == 6  # four new conversations; c-booked row, intents
@@ -175,8 +179,11 @@ def test_reconciliation_reaches_an_event_the_feed_never_delivered(
     index_pending(session)
     write_conversation(migrated_url, "c-fallback", follow_up(start=at(day=2), text="hello?"))
     newest = newest_id(session)
-    save_checkpoint(session, newest, session.scalar(
-        select(events_table.c.timestamp).where(events_table.c.id == newest)))  # fmt: skip
+    save_checkpoint(
+        session,
+        newest,
+        session.scalar(select(events_table.c.timestamp).where(events_table.c.id == newest)),
+    )
     session.commit()  # as if this event's notice had been lost
     assert tail_pass(session).events == 0
     session.commit()
@@ -204,8 +211,11 @@ def test_a_conversation_that_cannot_be_read_does_not_hold_up_the_others(
     migrated_url: str, make_session: sessionmaker, session: Session
 ) -> None:
     write_three(migrated_url)
-    session.execute(insert(events_table).values(sender_id="c-broken", type_name="user",
-                    timestamp=T0.timestamp(), data="{not json"))  # fmt: skip
+    session.execute(
+        insert(events_table).values(
+            sender_id="c-broken", type_name="user", timestamp=T0.timestamp(), data="{not json"
+        )
+    )
     session.commit()
     write_conversation(migrated_url, "c-after", greeting_conversation(start=at(day=3)))
     total = newest_id(session)
@@ -292,11 +302,22 @@ def test_revision_0005_marks_older_rows_for_reindexing_and_reverts_alone(
     try:
         with Session(engine) as session:
             newest = newest_id(session)
-            session.execute(insert(ConversationIndex.__table__).values(
-                conversation_id="c-old", channel="rest", started_at=T0, last_at=T0,
-                last_event_id=newest, user_messages=1, outcome="none", emergency=False,
-                fallback=False, low_confidence=False, human_requested=False, search_text="hi",
-            ))  # fmt: skip
+            session.execute(
+                insert(ConversationIndex.__table__).values(
+                    conversation_id="c-old",
+                    channel="rest",
+                    started_at=T0,
+                    last_at=T0,
+                    last_event_id=newest,
+                    user_messages=1,
+                    outcome="none",
+                    emergency=False,
+                    fallback=False,
+                    low_confidence=False,
+                    human_requested=False,
+                    search_text="hi",
+                )
+            )
             session.commit()
         upgrade(database_url)
         with Session(engine) as session:

@@ -34,8 +34,13 @@ def free_port() -> int:
 def environment(database_url: str, **extra: str) -> dict[str, str]:
     """The command's environment: this database, no broker unless given, a free health port."""
     env = dict(os.environ)
-    env.update(DATABASE_URL=database_url, RABBITMQ_URL="", INDEXER_HEALTH_PORT=str(free_port()),
-               LOG_LEVEL="INFO", ENVIRONMENT="test")  # fmt: skip
+    env.update(
+        DATABASE_URL=database_url,
+        RABBITMQ_URL="",
+        INDEXER_HEALTH_PORT=str(free_port()),
+        LOG_LEVEL="INFO",
+        ENVIRONMENT="test",
+    )
     env.update(extra)
     return env
 
@@ -44,8 +49,12 @@ def run(env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess
     """Run the command to its end."""
     return subprocess.run(
         [sys.executable, "-m", "bot", "run-indexer"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def health(port: int) -> tuple[int, dict]:
@@ -66,8 +75,14 @@ def test_the_consumer_process_indexes_reports_health_and_stops_cleanly(
     env = environment(migrated_url)
     port = int(env["INDEXER_HEALTH_PORT"])
     log = (tmp_path / "indexer.log").open("w+")
-    process = subprocess.Popen([sys.executable, "-m", "bot", "run-indexer"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run-indexer"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         write_conversation(migrated_url, "c-live", emergency_conversation())
         deadline = time.monotonic() + 60

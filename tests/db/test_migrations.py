@@ -205,9 +205,11 @@ def test_answer_label_check_is_the_models(migrated_url: str) -> None:
             connection.execute(insert, {"event_id": 1, "question": "support", "value": "alone"})
             connection.execute(insert, {"event_id": 1, "question": "scope", "value": "none"})
         for event_id, question, value in (
-            (2, "support", "bounded"), (2, "mood", "none"), (2, "scope", ""),
+            (2, "support", "bounded"),
+            (2, "mood", "none"),
+            (2, "scope", ""),
             (1, "support", "has_support"),  # a second label for the same message and question
-        ):  # fmt: skip
+        ):
             with pytest.raises(IntegrityError), engine.begin() as connection:
                 connection.execute(
                     insert, {"event_id": event_id, "question": question, "value": value}

@@ -72,8 +72,11 @@ def test_erasure_is_audited_with_counts_and_no_text(session, two_visitors) -> No
     session.commit()
     (entry,) = audit_entries(session)
     assert (entry.actor, entry.action, entry.target_type, entry.target_id) == (
-        "visitor", "erase_conversation", "conversation", "7001001",
-    )  # fmt: skip
+        "visitor",
+        "erase_conversation",
+        "conversation",
+        "7001001",
+    )
     assert entry.details == report.counts
     assert all(isinstance(value, int) for value in entry.details.values())
     stored = json.dumps(entry.details)
@@ -145,8 +148,10 @@ def test_retention_is_audited_with_counts(session, aged) -> None:
     session.commit()
     (entry,) = audit_entries(session)
     assert (entry.actor, entry.action, entry.target_type) == (
-        "cli:retention", "retention_purge", "retention",
-    )  # fmt: skip
+        "cli:retention",
+        "retention_purge",
+        "retention",
+    )
     assert entry.details == {"days": 365, "conversations": 2, **report.counts}
     assert report.counts["leads"] == 2 and report.counts["bookings"] == 0
 

@@ -110,11 +110,15 @@ def test_annotate_saves_text_and_predicted_intent(session, conversation, user) -
     session.commit()
     stored = session.get(Annotation, annotation.id)
     assert (stored.text, stored.predicted_intent, stored.corrected_intent) == (
-        "Which one is right for me?", "request_assessment", "ask_difference",
-    )  # fmt: skip
+        "Which one is right for me?",
+        "request_assessment",
+        "ask_difference",
+    )
     assert (stored.conversation_id, stored.event_id, stored.author_id) == (
-        conversation, event_id, user.id,
-    )  # fmt: skip
+        conversation,
+        event_id,
+        user.id,
+    )
     assert annotations_for(session, conversation) == {event_id: stored}
     assert annotations_for(session, "conv-other") == {}
 
@@ -141,9 +145,10 @@ def test_annotate_refuses_bot_messages_and_other_events(session, conversation, u
 
 def test_annotate_refuses_button_clicks(session, conversation, user) -> None:
     button = next(
-        e.id for e in load_events(session, conversation)
+        e.id
+        for e in load_events(session, conversation)
         if e.type_name == "user" and e.data["text"].startswith("/inform")
-    )  # fmt: skip
+    )
     with pytest.raises(ValueError, match="button clicks"):
         annotate(session, conversation, button, "inform", user)
 

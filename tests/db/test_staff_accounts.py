@@ -188,4 +188,3 @@ def test_set_role_and_the_last_admin_is_kept(session: Session) -> None:
         accounts.set_role(session, "ada", "root")
     with pytest.raises(ValueError, match="no staff user"):
         accounts.set_role(session, "ghost", "admin")
-

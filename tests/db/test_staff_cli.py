@@ -126,7 +126,11 @@ def test_account_changes_are_audited(
     assert "ada" in listing and "inactive" in listing and "2 staff users" in listing
     actions = [line.split()[3] for line in audit_lines(monkeypatch, capsys)]
     assert actions == [
-        "user_created", "user_created", "role_changed", "password_changed", "user_deactivated"
+        "user_created",
+        "user_created",
+        "role_changed",
+        "password_changed",
+        "user_deactivated",
     ]
     with session_scope() as session, pytest.raises(LoginFailed):
         authenticate(session, "ada", "New pass 56789")

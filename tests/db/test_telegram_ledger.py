@@ -24,8 +24,11 @@ def ledgers(migrated_url: str) -> Iterator[tuple[UpdateLedger, UpdateLedger]]:
 def add_row(ledger: UpdateLedger, update_id: int, chat_id: int, age: timedelta) -> None:
     """An update accepted `age` ago."""
     with ledger.engine.begin() as connection:
-        connection.execute(UPDATES.insert().values(update_id=update_id, chat_id=chat_id,
-                                                   received_at=utcnow() - age))  # fmt: skip
+        connection.execute(
+            UPDATES.insert().values(
+                update_id=update_id, chat_id=chat_id, received_at=utcnow() - age
+            )
+        )
 
 
 def test_an_update_is_accepted_by_one_process_only(ledgers) -> None:
@@ -39,8 +42,9 @@ def test_an_update_is_accepted_by_one_process_only(ledgers) -> None:
 def test_simultaneous_deliveries_are_accepted_once(ledgers) -> None:
     """Eight deliveries of each update at once, through two processes: one acceptance each."""
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda i: (i % 5, ledgers[i % 2].accept(200 + i % 5, 8)),
-                                range(40)))  # fmt: skip
+        results = list(
+            pool.map(lambda i: (i % 5, ledgers[i % 2].accept(200 + i % 5, 8)), range(40))
+        )
     accepted = sorted(update for update, first in results if first)
     assert accepted == [0, 1, 2, 3, 4]
 

@@ -82,8 +82,10 @@ async def test_delete_my_data_removes_the_rows_instead_of_saving(store, make_ses
         assert rows_of(session, "5550002") == other
         (entry,) = session.scalars(select(AuditEntry)).all()
     assert (entry.actor, entry.action, entry.target_id) == (
-        "visitor", "erase_conversation", "5550001",
-    )  # fmt: skip
+        "visitor",
+        "erase_conversation",
+        "5550001",
+    )
     assert entry.details["events"] == before["events"] and entry.details["bookings"] == 1
     assert await store.retrieve_full_tracker("5550001") is None
 

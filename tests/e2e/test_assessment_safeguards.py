@@ -137,8 +137,11 @@ def test_correction_after_the_recommendation_changes_it(servers: Servers) -> Non
     sender = new_sender("fix")
     servers.send(sender, "/request_assessment")
     for slot, value in (
-        ("scope", "bounded"), ("decisions", "one_time"), ("need", "answer"), ("support", "alone"),
-    ):  # fmt: skip
+        ("scope", "bounded"),
+        ("decisions", "one_time"),
+        ("need", "answer"),
+        ("support", "alone"),
+    ):
         servers.send(sender, button(slot, value))
     assert slots(servers, sender)["recommendation"] == "both"
     replies = servers.send(sender, "Actually, my sister does help")

@@ -47,8 +47,12 @@ def test_from_recommendation_to_booking(servers: Servers) -> None:
     sender = f"book-{uuid.uuid4().hex[:10]}"
     assert "911" in text_of(servers.send(sender, "hi there"))
     servers.send(sender, "help me decide")
-    for payload in ('{"scope": "bounded"}', '{"decisions": "one_time"}', '{"need": "answer"}',
-                    '{"support": "has_support"}'):  # fmt: skip
+    for payload in (
+        '{"scope": "bounded"}',
+        '{"decisions": "one_time"}',
+        '{"need": "answer"}',
+        '{"support": "has_support"}',
+    ):
         replies = servers.send(sender, f"/inform{payload}")
     assert "/book_call" in [b["payload"] for b in buttons(replies)]
     offer = fill_lead_form(servers, sender, "/book_call")
@@ -63,11 +67,25 @@ def test_from_recommendation_to_booking(servers: Servers) -> None:
     assert reference and reference.startswith("PR-")
     assert reference in text_of(replies) and later[0]["title"] in text_of(replies)
     chosen = json.loads(later[0]["payload"].removeprefix("/inform"))["slot_choice"]
-    rows = query(servers, "SELECT b.status, l.name, l.email, l.timezone, l.recommendation, "
-                 "l.consent, l.channel, l.warmth_score FROM bookings b JOIN leads l "
-                 "ON l.id = b.lead_id WHERE b.reference = ?", reference)  # fmt: skip
-    assert rows == [("confirmed", "Maria Lopez", "maria.lopez@example.com", "America/Chicago",
-                     "second_opinion", 1, "rest", 70)]  # fmt: skip
+    rows = query(
+        servers,
+        "SELECT b.status, l.name, l.email, l.timezone, l.recommendation, "
+        "l.consent, l.channel, l.warmth_score FROM bookings b JOIN leads l "
+        "ON l.id = b.lead_id WHERE b.reference = ?",
+        reference,
+    )
+    assert rows == [
+        (
+            "confirmed",
+            "Maria Lopez",
+            "maria.lopez@example.com",
+            "America/Chicago",
+            "second_opinion",
+            1,
+            "rest",
+            70,
+        )
+    ]
     outbox = query(
         servers,
         "SELECT kind, recipient, o.status FROM outbox_messages o "
@@ -117,8 +135,9 @@ def test_reschedule_moves_the_booking(servers: Servers) -> None:
     servers.send(sender, new_times[2]["payload"])
     new = servers.tracker(sender)["slots"]["booking_id"]
     assert new != old
-    assert query(servers, "SELECT status FROM bookings WHERE reference IN (?, ?) ORDER BY id",
-                 old, new) == [("cancelled",), ("confirmed",)]  # fmt: skip
+    assert query(
+        servers, "SELECT status FROM bookings WHERE reference IN (?, ?) ORDER BY id", old, new
+    ) == [("cancelled",), ("confirmed",)]
 
 
 def test_bad_contact_is_reasked_and_refused_consent_books_nothing(servers: Servers) -> None:

@@ -52,8 +52,11 @@ def test_assessment_with_buttons_and_free_text(servers: Servers) -> None:
     replies = servers.send(sender, "honestly it's basically just me")
     state = slots(servers, sender)
     assert (state["scope"], state["decisions"], state["need"], state["support"]) == (
-        "bounded", "many", "answer", "alone",
-    )  # fmt: skip
+        "bounded",
+        "many",
+        "answer",
+        "alone",
+    )
     assert state["recommendation"] == "both"
     text = text_of(replies)
     assert "journey of decisions" in text and "on your own" in text

@@ -60,8 +60,11 @@ def test_out_of_scope_requests_never_start_the_assessment(servers: Servers) -> N
     wrong = []
     for outcome in outcomes:
         parsed = servers.parse(outcome.item["text"])
-        started = any("scope" in str(b.get("payload")) for r in outcome.replies
-                      for b in r.get("buttons") or [])  # fmt: skip
+        started = any(
+            "scope" in str(b.get("payload"))
+            for r in outcome.replies
+            for b in r.get("buttons") or []
+        )
         if started or parsed["intent"]["name"] != "out_of_scope":
             wrong.append((outcome.item["text"], parsed["intent"]["name"]))
     print(f"out of scope: {len(outcomes) - len(wrong)}/{len(outcomes)} answered as out of scope")

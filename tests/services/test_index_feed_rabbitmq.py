@@ -165,8 +165,9 @@ def consumer(
 ) -> Indexer:
     """The real consumer on this test's queue and database."""
     database = index_database(place.database_url, RabbitFeed.name)
-    feed = RabbitFeed(url or place.amqp_url, place.queue, database, exchange=place.exchange,
-                      grace=grace)  # fmt: skip
+    feed = RabbitFeed(
+        url or place.amqp_url, place.queue, database, exchange=place.exchange, grace=grace
+    )
     return Indexer(database, feed, reconcile)
 
 

@@ -45,11 +45,13 @@ def drop_connections(url: str) -> int:
     admin = create_engine(require_postgres(), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            return len(connection.exec_driver_sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %(name)s AND pid <> pg_backend_pid()",
-                {"name": make_url(url).database},
-            ).fetchall())  # fmt: skip
+            return len(
+                connection.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %(name)s AND pid <> pg_backend_pid()",
+                    {"name": make_url(url).database},
+                ).fetchall()
+            )
     finally:
         admin.dispose()
 
@@ -57,8 +59,12 @@ def drop_connections(url: str) -> int:
 def turn(sender_id: str, text: str) -> DialogueStateTracker:
     """A tracker with one visitor message."""
     tracker = DialogueStateTracker(sender_id, domain().slots)
-    for event in (ActionExecuted("action_session_start"), SessionStarted(),
-                  ActionExecuted("action_listen"), UserUttered(text)):  # fmt: skip
+    for event in (
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        UserUttered(text),
+    ):
         tracker.update(event)
     return tracker
 

@@ -109,10 +109,15 @@ def unreachable(conversation_id: str) -> Conversation:
 
 
 def visitor_says(
-    database_url: str, conversation_id: str, text: str, at: datetime, *,
-    intent: str = "inform", entities: list[dict[str, Any]] | None = None,
+    database_url: str,
+    conversation_id: str,
+    text: str,
+    at: datetime,
+    *,
+    intent: str = "inform",
+    entities: list[dict[str, Any]] | None = None,
     channel: str = "socketio",
-) -> None:  # fmt: skip
+) -> None:
     """A visitor message as Rasa logs it (a `user` event with its parse data) at `at`."""
     script = Script(at - timedelta(seconds=1), channel, step=1.0)
     script.user(text, intent, 0.99, entities or [])

@@ -86,11 +86,29 @@ def answers_follow_up() -> list:
     script = Script(at(hour=7, minute=30))
     script.action("assessment_form").slots(requested_slot="support")
     script.utter("utter_ask_support").listen()
-    answered(script, ANSWER_TEXT, readings(scope=("none", 0.81), decisions=("none", 0.77),
-             need=("none", 0.7), support=("alone", 0.93)), "support")  # fmt: skip
+    answered(
+        script,
+        ANSWER_TEXT,
+        readings(
+            scope=("none", 0.81),
+            decisions=("none", 0.77),
+            need=("none", 0.7),
+            support=("alone", 0.93),
+        ),
+        "support",
+    )
     script.action("assessment_form").slots(support="alone").listen()
-    answered(script, UNPROMPTED_TEXT, readings(scope=("complex", 0.71), decisions=("many", 0.64),
-             need=("none", 0.9), support=("none", 0.88)), None)  # fmt: skip
+    answered(
+        script,
+        UNPROMPTED_TEXT,
+        readings(
+            scope=("complex", 0.71),
+            decisions=("many", 0.64),
+            need=("none", 0.9),
+            support=("none", 0.88),
+        ),
+        None,
+    )
     return script.listen().events
 
 

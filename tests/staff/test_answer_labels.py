@@ -34,8 +34,9 @@ URL = "/conversations/conv-unsure"
 
 def article(page: str, event_id: int) -> str:
     """The HTML of one message of a transcript page."""
-    match = re.search(rf'<article class="msg visitor" id="event-{event_id}".*?</article>', page,
-                      re.S)  # fmt: skip
+    match = re.search(
+        rf'<article class="msg visitor" id="event-{event_id}".*?</article>', page, re.S
+    )
     assert match, f"no message {event_id} on the page"
     return match.group(0)
 
@@ -63,16 +64,28 @@ def test_transcript_shows_the_reading_and_the_form(signed_in: SignIn, seeded: Se
     page = signed_in("reviewer").get(URL).text
     answer = article(page, seeded.answer_event_id)
     assert ANSWER_TEXT.replace("'", "&#39;") in answer
-    assert re.search(r'data-testid="answer-reading">Answer \(support\): <strong>alone</strong>\s*'
-                     r'<span class="conf">0\.93</span>', answer)  # fmt: skip
+    assert re.search(
+        r'data-testid="answer-reading">Answer \(support\): <strong>alone</strong>\s*'
+        r'<span class="conf">0\.93</span>',
+        answer,
+    )
     form = re.search(r'<form [^>]*data-testid="answer-form">.*?</form>', answer, re.S)
     assert form and f'action="{URL}/annotate-answer"' in form.group(0)
     assert re.search(r'<input type="hidden" name="csrf_token" value="[^"]{20,}">', form.group(0))
     assert selected(answer, "question") == ["support"]  # the question that was open
     assert selected(answer, "value") == ["alone"]  # the model's reading of it
     values = re.findall(r'<option value="([^"]*)"', answer.split('name="value"')[1])
-    assert values == ["bounded", "complex", "one_time", "many", "answer", "navigate",
-                      "has_support", "alone", "none"]  # fmt: skip
+    assert values == [
+        "bounded",
+        "complex",
+        "one_time",
+        "many",
+        "answer",
+        "navigate",
+        "has_support",
+        "alone",
+        "none",
+    ]
     assert ">not an answer</option>" in answer
     unprompted = article(page, seeded.unprompted_event_id)
     assert UNPROMPTED_TEXT in unprompted
@@ -123,21 +136,32 @@ def test_a_reviewer_labels_an_answer_and_sees_it(
     )
     (row,) = stored(db)
     assert (row.conversation_id, row.event_id, row.question, row.value, row.text) == (
-        "conv-unsure", seeded.answer_event_id, "support", "has_support", ANSWER_TEXT,
-    )  # fmt: skip
+        "conv-unsure",
+        seeded.answer_event_id,
+        "support",
+        "has_support",
+        ANSWER_TEXT,
+    )
     assert (row.predicted_value, row.predicted_confidence) == ("alone", pytest.approx(0.93))
     page = reviewer.get(f"{URL}?done=annotate-answer").text
     assert "Answer label saved." in page
     answer = article(page, seeded.answer_event_id)
-    assert re.search(r'data-testid="answer-label">Answer to support labelled '
-                     r"<strong>has_support</strong>\s*<span class=\"muted\">\(model: alone "
-                     r"0\.93;", answer)  # fmt: skip
+    assert re.search(
+        r'data-testid="answer-label">Answer to support labelled '
+        r"<strong>has_support</strong>\s*<span class=\"muted\">\(model: alone "
+        r"0\.93;",
+        answer,
+    )
     assert selected(answer, "value") == ["has_support"]  # the saved label, not the reading
     entries = db.scalars(select(AuditEntry).where(AuditEntry.action == "annotate_answer")).all()
     assert [(e.actor, e.target_type, e.target_id, e.details) for e in entries] == [
-        ("staff:reviewer", "conversation", "conv-unsure",
-         {"event_id": seeded.answer_event_id, "question": "support"}),
-    ]  # fmt: skip
+        (
+            "staff:reviewer",
+            "conversation",
+            "conv-unsure",
+            {"event_id": seeded.answer_event_id, "question": "support"},
+        ),
+    ]
     assert "nobody" not in json.dumps(entries[0].details)
 
 
@@ -149,30 +173,36 @@ def test_changing_a_label_keeps_one_per_question(
     assert label(navigator, event_id, "scope", "complex").status_code == 303
     assert label(navigator, event_id, "scope", "bounded").status_code == 303
     assert label(navigator, event_id, "decisions", "none").status_code == 303
-    assert [(r.question, r.value) for r in stored(db)] == [("scope", "bounded"),
-                                                           ("decisions", "none")]  # fmt: skip
+    assert [(r.question, r.value) for r in stored(db)] == [
+        ("scope", "bounded"),
+        ("decisions", "none"),
+    ]
     shown = article(navigator.get(URL).text, event_id)
-    assert re.findall(r'Answer to (\w+) labelled <strong>([^<]+)</strong>', shown) == [
-        ("scope", "bounded"), ("decisions", "not an answer"),
-    ]  # fmt: skip
+    assert re.findall(r"Answer to (\w+) labelled <strong>([^<]+)</strong>", shown) == [
+        ("scope", "bounded"),
+        ("decisions", "not an answer"),
+    ]
 
 
 @pytest.mark.parametrize(
     ("form", "message"),
     [
-        ({"question": "support", "value": "bounded"},
-         "&#39;bounded&#39; is not an answer label for the support question"),
+        (
+            {"question": "support", "value": "bounded"},
+            "&#39;bounded&#39; is not an answer label for the support question",
+        ),
         ({"question": "scope", "value": "<b>x</b>"}, "&#39;&lt;b&gt;x&lt;/b&gt;&#39; is not"),
         ({"question": "scope", "value": ""}, "is not an answer label for the scope question"),
-        ({"question": "<i>mood</i>", "value": "none"},
-         "unknown question &#39;&lt;i&gt;mood&lt;/i&gt;&#39;"),
+        (
+            {"question": "<i>mood</i>", "value": "none"},
+            "unknown question &#39;&lt;i&gt;mood&lt;/i&gt;&#39;",
+        ),
         ({"question": "", "value": "none"}, "unknown question"),
         ({"value": "none"}, "unknown question"),
         ({"question": "scope", "value": "none", "event_id": "abc"}, "event_id must be a number"),
-        ({"question": "scope", "value": "none", "event_id": "1" * 19},
-         "event_id must be a number"),
+        ({"question": "scope", "value": "none", "event_id": "1" * 19}, "event_id must be a number"),
     ],
-)  # fmt: skip
+)
 def test_bad_labels_are_refused_with_a_clear_400(
     signed_in: SignIn, seeded: Seeded, db: Session, form: dict[str, str], message: str
 ) -> None:
@@ -248,15 +278,24 @@ def test_labels_on_postgresql(database_url: str) -> None:  # noqa: F811 (the imp
         page = client.get(URL).text
         assert 'data-testid="answer-reading">Answer (support)' in page
         for value in ("alone", "none"):
-            form = {"csrf_token": form_token(page), "event_id": str(seeded.answer_event_id),
-                    "question": "support", "value": value}  # fmt: skip
+            form = {
+                "csrf_token": form_token(page),
+                "event_id": str(seeded.answer_event_id),
+                "question": "support",
+                "value": value,
+            }
             assert client.post(f"{URL}/annotate-answer", data=form).status_code == 303
         assert "labelled <strong>not an answer</strong>" in client.get(URL).text
     engine = create_engine(database_url, future=True)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(select(AnswerAnnotation.question, AnswerAnnotation.value,
-                                             AnswerAnnotation.predicted_value)).all()  # fmt: skip
+            rows = connection.execute(
+                select(
+                    AnswerAnnotation.question,
+                    AnswerAnnotation.value,
+                    AnswerAnnotation.predicted_value,
+                )
+            ).all()
             actions = list(connection.scalars(select(AuditEntry.action)))
     finally:
         engine.dispose()

@@ -116,8 +116,9 @@ def test_live_json_is_masked_for_reviewers(
         return [item["text"] for item in response.json()["items"]]
 
     assert texts(navigator) == [
-        "Shall I call you on 303-555-0199?", "yes, or write to jo.smith@example.com"
-    ]  # fmt: skip
+        "Shall I call you on 303-555-0199?",
+        "yes, or write to jo.smith@example.com",
+    ]
     assert texts(reviewer) == ["Shall I call you on •••?", "yes, or write to •••"]
     booked = reviewer.get("/conversations/conv-booked/live.json", params={"after": "0"}).text
     for secret in (NAME, "Rivera", EMAIL, PHONE, PHONE_AS_TYPED, "5550142"):
@@ -149,8 +150,14 @@ def test_the_script_is_served_and_writes_text_only(client: object) -> None:
     assert response.status_code == 200
     assert "javascript" in response.headers["content-type"]
     source = (STATIC / "live.js").read_text()
-    for unsafe in ("innerHTML", "outerHTML", "insertAdjacentHTML", "eval(", "Function(",
-                   "document.write"):  # fmt: skip
+    for unsafe in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "eval(",
+        "Function(",
+        "document.write",
+    ):
         assert unsafe not in source, unsafe
     assert "textContent" in source
 

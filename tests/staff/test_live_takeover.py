@@ -64,8 +64,9 @@ def feed(staff: Staff, after: int) -> dict[str, Any]:
 
 
 def second_navigator(db: Session) -> None:
-    create_user(db, username="navigator2", display_name="Rosa Diaz", role="navigator",
-                password=PASSWORD)  # fmt: skip
+    create_user(
+        db, username="navigator2", display_name="Rosa Diaz", role="navigator", password=PASSWORD
+    )
     db.commit()
 
 
@@ -83,13 +84,17 @@ def test_a_navigator_claims_a_waiting_request(
     added = events(db)[before:]
     assert [e.type_name for e in added] == ["pause", "bot"]
     assert added[1].data["metadata"]["handoff"] == {
-        "kind": "joined", "staff_name": "Navigator Person", "staff_id": row.claimed_by_id
-    }  # fmt: skip
+        "kind": "joined",
+        "staff_name": "Navigator Person",
+        "staff_id": row.claimed_by_id,
+    }
     assert rasa.delivered_to(LIVE_ID) == [notices.joined("Navigator Person")]
     entry = audit_rows(db, "handoff_claim")[-1]
     assert (entry.actor, entry.target_id, entry.details) == (
-        "staff:navigator", LIVE_ID, {"handoff_id": row.id}
-    )  # fmt: skip
+        "staff:navigator",
+        LIVE_ID,
+        {"handoff_id": row.id},
+    )
 
     page = navigator.get(f"{LIVE}/live?done=joined")
     assert "You are in this chat" in page.text
@@ -159,8 +164,13 @@ def test_an_emergency_message_is_flagged(
     navigator.post(f"{LIVE}/join")
     after = cursor(navigator)
     text = "my chest feels crushed and I can't breathe"
-    flag = {"entity": "red_flag", "start": 0, "end": len(text), "value": ACUTE,
-            "extractor": "MessageGuard"}  # fmt: skip
+    flag = {
+        "entity": "red_flag",
+        "start": 0,
+        "end": len(text),
+        "value": ACUTE,
+        "extractor": "MessageGuard",
+    }
     script = Script(clock.now, "socketio")  # the guard answers even while the bot is paused
     script.user(text, "emergency", 0.99, [flag])
     script.action("action_emergency")
@@ -199,8 +209,10 @@ def test_hand_back_keeps_the_note_for_staff(
     assert added[0].data["metadata"]["handoff"]["kind"] == "handed_back"
     assert added[2].data["name"] == "action_handback"
     assert rasa.executed == [(LIVE_ID, "action_handback")]
-    assert rasa.delivered_to(LIVE_ID)[-2:] == [notices.handed_back("Navigator Person"),
-                                               HANDBACK_REPLY]  # fmt: skip
+    assert rasa.delivered_to(LIVE_ID)[-2:] == [
+        notices.handed_back("Navigator Person"),
+        HANDBACK_REPLY,
+    ]
     stored = (
         select(func.count())
         .select_from(events_table)

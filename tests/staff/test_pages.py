@@ -358,9 +358,13 @@ def test_leads_are_paginated_and_a_page_past_the_end_shows_the_last(
 
     for number in range(55):  # with the seeded lead: 56 leads, 50 a page
         create_lead(
-            db, name=f"Paged Person {number:02d}", email=f"p{number}@example.com",
-            timezone="UTC", channel="rest", conversation_id=f"paged-{number}",
-        )  # fmt: skip
+            db,
+            name=f"Paged Person {number:02d}",
+            email=f"p{number}@example.com",
+            timezone="UTC",
+            channel="rest",
+            conversation_id=f"paged-{number}",
+        )
     db.commit()
     navigator = signed_in("navigator")
     first, last = navigator.get("/leads").text, navigator.get("/leads", params={"page": "99"}).text

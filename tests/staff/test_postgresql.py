@@ -19,8 +19,18 @@ from tests.db.conftest import database_url, pg_admin  # noqa: F401 (fixtures)
 from tests.staff.conftest import Clock, form_token, log_in
 from tests.staff.seed import EMAIL, PASSWORD, START, Seeded, build
 
-PAGES = ("/conversations", "/conversations/conv-booked", "/leads", "/bookings", "/callbacks",
-         "/outbox", "/availability", "/dashboard", "/users", "/audit")  # fmt: skip
+PAGES = (
+    "/conversations",
+    "/conversations/conv-booked",
+    "/leads",
+    "/bookings",
+    "/callbacks",
+    "/outbox",
+    "/availability",
+    "/dashboard",
+    "/users",
+    "/audit",
+)
 
 
 @pytest.fixture

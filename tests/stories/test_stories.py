@@ -29,12 +29,16 @@ def test_stories_pass_without_prediction_errors(tmp_path: Path) -> None:
         pytest.skip(reason)
     out = tmp_path / "results"
     result = run_rasa(
-        "test", "core",
-        "--model", str(MODEL),
-        "--stories", str(ROOT / "tests" / "stories"),
+        "test",
+        "core",
+        "--model",
+        str(MODEL),
+        "--stories",
+        str(ROOT / "tests" / "stories"),
         "--fail-on-prediction-errors",
-        "--out", str(out),
-    )  # fmt: skip
+        "--out",
+        str(out),
+    )
     failed = out / "failed_test_stories.yml"
     details = failed.read_text() if failed.exists() else ""
     assert result.returncode == 0, details + result.stdout[-3000:] + result.stderr[-3000:]

@@ -39,10 +39,18 @@ from tests.support.servers import (
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 PORT_NAMES = (
-    "RASA_PORT", "ACTION_SERVER_PORT", "RASA_REPLICA_1_PORT", "RASA_REPLICA_2_PORT",
-    "ACTIONS_REPLICA_1_PORT", "ACTIONS_REPLICA_2_PORT", "HAPROXY_STATS_PORT", "WEB_PORT",
-    "STAFF_PORT", "INDEXER_HEALTH_PORT", "OUTBOX_HEALTH_PORT",
-)  # fmt: skip
+    "RASA_PORT",
+    "ACTION_SERVER_PORT",
+    "RASA_REPLICA_1_PORT",
+    "RASA_REPLICA_2_PORT",
+    "ACTIONS_REPLICA_1_PORT",
+    "ACTIONS_REPLICA_2_PORT",
+    "HAPROXY_STATS_PORT",
+    "WEB_PORT",
+    "STAFF_PORT",
+    "INDEXER_HEALTH_PORT",
+    "OUTBOX_HEALTH_PORT",
+)
 STARTUP_SECONDS = 180  # a whole cluster start (services, database, every program) gives up then
 STATE_SECONDS = 60  # how long a fault test waits for HAProxy or RabbitMQ to reach a state
 SERVERS = {"rasa": ("rasa-1", "rasa-2"), "actions": ("actions-1", "actions-2")}
@@ -52,9 +60,11 @@ PROGRAMS = ("haproxy", *SERVERS["rasa"], *SERVERS["actions"], "outbox", "indexer
 STOPPED = ("EXITED", "BACKOFF", "FATAL")
 GAVE_UP = ("FATAL",)
 REPLICA_PORTS = {
-    "rasa-1": "RASA_REPLICA_1_PORT", "rasa-2": "RASA_REPLICA_2_PORT",
-    "actions-1": "ACTIONS_REPLICA_1_PORT", "actions-2": "ACTIONS_REPLICA_2_PORT",
-}  # fmt: skip
+    "rasa-1": "RASA_REPLICA_1_PORT",
+    "rasa-2": "RASA_REPLICA_2_PORT",
+    "actions-1": "ACTIONS_REPLICA_1_PORT",
+    "actions-2": "ACTIONS_REPLICA_2_PORT",
+}
 
 
 def postgres_version() -> str:
@@ -87,7 +97,8 @@ class Cluster:
         self.database_url = f"{POSTGRES}/{self.database}"
         self.token = Settings().rasa_api_token  # what `supervise` gives HAProxy and Rasa
         self.env = {
-            **os.environ, **self.ports,
+            **os.environ,
+            **self.ports,
             "RASA_ENDPOINTS": "endpoints.cluster.yml",
             "DATABASE_URL": self.database_url,
             "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -96,7 +107,7 @@ class Cluster:
             "RASA_API_TOKEN": self.token,
             "RUN_DIR": str(workdir),
             "LOG_LEVEL": "WARNING",
-        }  # fmt: skip
+        }
         self.process: subprocess.Popen | None = None
 
     @property
@@ -106,22 +117,36 @@ class Cluster:
 
     def command(self, *args: str, timeout: float | None = None) -> None:
         """Run `python -m bot ARGS` with the cluster's environment."""
-        subprocess.run([sys.executable, "-m", "bot", *args], env=self.env, cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL, timeout=timeout)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env=self.env,
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=timeout,
+        )
 
     def start(self, timeout: float = STARTUP_SECONDS) -> None:
         """Services up, a fresh migrated database, every process ready behind HAProxy."""
         deadline = time.monotonic() + timeout
-        subprocess.run(["bash", str(ROOT / "deploy" / "services.sh")], check=True,
-                       env={**self.env, "PG_DATABASE": self.database}, stdout=subprocess.DEVNULL,
-                       timeout=remaining(deadline))  # fmt: skip
+        subprocess.run(
+            ["bash", str(ROOT / "deploy" / "services.sh")],
+            check=True,
+            env={**self.env, "PG_DATABASE": self.database},
+            stdout=subprocess.DEVNULL,
+            timeout=remaining(deadline),
+        )
         self.command("db", "upgrade", timeout=remaining(deadline))
         self.command("availability", "seed", timeout=remaining(deadline))
         with self.supervise_log.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "supervise", "cluster"], env=self.env, cwd=ROOT,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                [sys.executable, "-m", "bot", "supervise", "cluster"],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.wait_healthy(remaining(deadline))
 
     @property
@@ -147,12 +172,20 @@ class Cluster:
 
     def awaited(self) -> list[Awaited]:
         """Everything a started cluster shows: replicas, the indexer, HAProxy seeing each UP."""
-        items = [self.answering(name, REPLICA_PORTS[name], self.health_path(name))
-                 for name in REPLICA_PORTS]  # fmt: skip
+        items = [
+            self.answering(name, REPLICA_PORTS[name], self.health_path(name))
+            for name in REPLICA_PORTS
+        ]
         items.append(self.answering("indexer", "INDEXER_HEALTH_PORT", "/health"))
         items.append(self.answering("haproxy", "HAPROXY_STATS_PORT", "/stats"))
-        items += [Awaited("haproxy", f"to see {backend_of(name)}/{name} UP and answering",
-                          partial(self.serving, name)) for name in REPLICA_PORTS]  # fmt: skip
+        items += [
+            Awaited(
+                "haproxy",
+                f"to see {backend_of(name)}/{name} UP and answering",
+                partial(self.serving, name),
+            )
+            for name in REPLICA_PORTS
+        ]
         return items
 
     def answering(self, program: str, port_name: str, path: str) -> Awaited:
@@ -167,9 +200,17 @@ class Cluster:
         if self.process is None:
             raise StartupError("the cluster was not started")
         supervisord = Watched("supervisord", popen_stopped(self.process), self.supervise_log)
-        return [supervisord, *(Watched(name, partial(self.program_stopped, name, gone),
-                                       self.workdir / "log" / f"{name}.log")
-                               for name in programs)]  # fmt: skip
+        return [
+            supervisord,
+            *(
+                Watched(
+                    name,
+                    partial(self.program_stopped, name, gone),
+                    self.workdir / "log" / f"{name}.log",
+                )
+                for name in programs
+            ),
+        ]
 
     def wait_healthy(self, timeout: float = STARTUP_SECONDS, gone: Sequence[str] = STOPPED) -> None:
         """Block until every replica is ready and HAProxy sees it UP (StartupError if not)."""
@@ -215,8 +256,11 @@ class Cluster:
         lines = self.haproxy("show stat").splitlines()
         header = lines[0].lstrip("# ").split(",")
         rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
-        return {f"{row['pxname']}/{row['svname']}": row["status"] for row in rows
-                if row.get("svname") not in ("FRONTEND", "BACKEND")}  # fmt: skip
+        return {
+            f"{row['pxname']}/{row['svname']}": row["status"]
+            for row in rows
+            if row.get("svname") not in ("FRONTEND", "BACKEND")
+        }
 
     def server_state(self, server: str) -> str:
         """One replica's status in HAProxy ('' when HAProxy does not answer)."""
@@ -250,16 +294,25 @@ class Cluster:
 
     def wait_serving(self, servers: Sequence[str], timeout: float = STATE_SECONDS) -> None:
         """Wait until HAProxy sees each of `servers` UP and it answers its readiness URL."""
-        awaited = [Awaited(name, f"to be UP in HAProxy and answer on {self.where(name)}",
-                           partial(self.serving, name)) for name in servers]  # fmt: skip
+        awaited = [
+            Awaited(
+                name,
+                f"to be UP in HAProxy and answer on {self.where(name)}",
+                partial(self.serving, name),
+            )
+            for name in servers
+        ]
         self.wait_state(awaited, timeout)
 
     def disable(self, server: str, timeout: float = STATE_SECONDS) -> None:
         """Put a replica in maintenance; return once it is out and the others serve."""
         backend = backend_of(server)
         self.haproxy(f"disable server {backend}/{server}")
-        out = Awaited(server, "to be in maintenance in HAProxy",
-                      lambda: self.server_state(server).startswith("MAINT"))  # fmt: skip
+        out = Awaited(
+            server,
+            "to be in maintenance in HAProxy",
+            lambda: self.server_state(server).startswith("MAINT"),
+        )
         others = [name for name in SERVERS[backend] if name != server]
         self.wait_state([out], timeout)
         self.wait_serving(others, timeout)
@@ -271,9 +324,13 @@ class Cluster:
 
     def queue_consumers(self) -> int | None:
         """Consumers of the cluster's event queue (None while RabbitMQ does not list it)."""
-        listed = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name", "consumers",
-                                 "--formatter", "json"], capture_output=True, text=True,
-                                timeout=30, check=False)  # fmt: skip
+        listed = subprocess.run(
+            ["rabbitmqctl", "-q", "list_queues", "name", "consumers", "--formatter", "json"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
         try:
             rows = json.loads(listed.stdout or "[]")
         except ValueError:
@@ -285,8 +342,9 @@ class Cluster:
         """Wait until RabbitMQ has the event queue declared and the indexer consuming it."""
         consumed: Callable[[], bool] = lambda: (self.queue_consumers() or 0) > 0  # noqa: E731
         queue = self.env["EVENT_QUEUE"]
-        self.wait_state([Awaited("indexer", f"to consume queue {queue} in RabbitMQ", consumed)],
-                        timeout)  # fmt: skip
+        self.wait_state(
+            [Awaited("indexer", f"to consume queue {queue} in RabbitMQ", consumed)], timeout
+        )
 
     def stop(self, drop_database: bool = True) -> None:
         """Stop every process and drop the soak database (unless kept for inspection)."""
@@ -299,9 +357,21 @@ class Cluster:
         if not drop_database:
             print(f"  database kept: {self.database_url}")
             return
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc",
-                        f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'],
-                       check=False, stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-qc",
+                f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)',
+            ],
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
 
 
 USER_EVENTS = text(
@@ -321,24 +391,65 @@ def stored_message_ids(engine: Engine, senders: list[str]) -> dict[str, list[str
 
 def restart_postgresql() -> None:
     """Restart the machine's PostgreSQL (fast shutdown: every connection is dropped)."""
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", postgres_version(), "main",
-                    "restart", "-m", "fast"], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [
+            "pg_ctlcluster",
+            "--skip-systemctl-redirect",
+            postgres_version(),
+            "main",
+            "restart",
+            "-m",
+            "fast",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def restart_redis() -> None:
     """Restart Redis (it keeps nothing on disk here: every lock is gone afterwards)."""
-    subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", "6379", "shutdown", "nosave"],
-                   check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
-                    "--save", "", "--appendonly", "no"], check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        ["redis-cli", "-h", "127.0.0.1", "-p", "6379", "shutdown", "nosave"],
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        [
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def restart_rabbitmq() -> None:
     """Stop the RabbitMQ node and start it again."""
-    subprocess.run(["rabbitmqctl", "-q", "stop"], check=False, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)  # fmt: skip
-    subprocess.run(["rabbitmq-server", "-detached"], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)  # fmt: skip
-    subprocess.run(["rabbitmqctl", "-q", "await_startup", "--timeout", "120"], check=False,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        ["rabbitmqctl", "-q", "stop"],
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        ["rabbitmq-server", "-detached"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        ["rabbitmqctl", "-q", "await_startup", "--timeout", "120"],
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

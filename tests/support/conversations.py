@@ -50,8 +50,12 @@ from bot.recommendation import recommend
 from bot.runtime.tracker_store import connection_fields
 
 T0 = datetime(2025, 3, 3, 15, 0, tzinfo=timezone.utc)  # a Monday, 15:00 UTC
-DEFAULT_ANSWERS = {"scope": "complex", "decisions": "many", "need": "answer",
-                   "support": "has_support"}  # fmt: skip
+DEFAULT_ANSWERS = {
+    "scope": "complex",
+    "decisions": "many",
+    "need": "answer",
+    "support": "has_support",
+}
 LOW_CONFIDENCE_TEXT = "my dad's doctors don't talk to each other"
 FALLBACK_TEXT = "purple monkey dishwasher"
 FALLBACK_THRESHOLD = 0.4  # config.yml: FallbackClassifier threshold
@@ -80,8 +84,14 @@ def response(name: str) -> dict[str, Any]:
 
 def bot_data(buttons: Sequence[dict[str, str]] | None) -> dict[str, Any]:
     """A BotUttered `data` dict as rasa.core.actions.action.create_bot_utterance builds it."""
-    return {"elements": None, "quick_replies": None, "buttons": list(buttons) if buttons else None,
-            "attachment": None, "image": None, "custom": None}  # fmt: skip
+    return {
+        "elements": None,
+        "quick_replies": None,
+        "buttons": list(buttons) if buttons else None,
+        "attachment": None,
+        "image": None,
+        "custom": None,
+    }
 
 
 class Script:
@@ -126,20 +136,33 @@ class Script:
         intent_dict = {"name": intent, "confidence": confidence}
         ranked = [intent_dict, *({"name": n, "confidence": c} for n, c in ranking)]
         message_id = uuid4().hex
-        parse_data = {"intent": intent_dict, "entities": list(entities), "text": text,
-                      "message_id": message_id, "metadata": {}, "intent_ranking": ranked,
-                      "response_selector": {"all_retrieval_intents": []}}  # fmt: skip
+        parse_data = {
+            "intent": intent_dict,
+            "entities": list(entities),
+            "text": text,
+            "message_id": message_id,
+            "metadata": {},
+            "intent_ranking": ranked,
+            "response_selector": {"all_retrieval_intents": []},
+        }
         when = self._now()
-        self.add(UserUttered(text, intent_dict, list(entities), parse_data, when,
-                             self.channel, message_id))  # fmt: skip
+        self.add(
+            UserUttered(
+                text, intent_dict, list(entities), parse_data, when, self.channel, message_id
+            )
+        )
         return self.add(DefinePrevUserUtteredFeaturization(False, timestamp=self._now()))
 
     def action(self, name: str, policy: str = "RulePolicy", confidence: float = 1.0) -> Script:
         """An executed action (the event Rasa logs before the action's own events)."""
         return self.add(ActionExecuted(name, policy, confidence, timestamp=self._now()))
 
-    def say(self, text: str, buttons: Sequence[dict[str, str]] | None = None,
-            utter_action: str | None = None) -> Script:  # fmt: skip
+    def say(
+        self,
+        text: str,
+        buttons: Sequence[dict[str, str]] | None = None,
+        utter_action: str | None = None,
+    ) -> Script:
         """A bot message (metadata names the response for `utter_*` responses)."""
         metadata = {"utter_action": utter_action} if utter_action else {}
         return self.add(BotUttered(text, bot_data(buttons), metadata, timestamp=self._now()))
@@ -257,8 +280,13 @@ def booking(script: Script, reference: str) -> None:
     script.action("action_book_slot").say(
         f"You're booked: Wednesday 5 March, 10:00 (MST). Your reference is {reference}. "
         "If anything changes, just tell me you'd like to move or cancel the call."
-    ).slots(booking_id=reference, booking_time="Wednesday 5 March, 10:00 (MST)",
-            reschedule_ref=None, slot_page_after=None, offered_slots=None)  # fmt: skip
+    ).slots(
+        booking_id=reference,
+        booking_time="Wednesday 5 March, 10:00 (MST)",
+        reschedule_ref=None,
+        slot_page_after=None,
+        offered_slots=None,
+    )
     script.listen()
 
 
@@ -321,9 +349,20 @@ def emergency_conversation(
 ) -> list[Event]:
     """A greeting, then an emergency message: action_emergency and emergency_triggered."""
     script = greeting(Script(start, channel))
-    script.user(text, "emergency", 0.99, [
-        {"entity": "red_flag", "start": 0, "end": len(text), "value": "acute",
-         "extractor": "MessageGuard"}])  # fmt: skip
+    script.user(
+        text,
+        "emergency",
+        0.99,
+        [
+            {
+                "entity": "red_flag",
+                "start": 0,
+                "end": len(text),
+                "value": "acute",
+                "extractor": "MessageGuard",
+            }
+        ],
+    )
     script.action("action_emergency")
     for line in (
         "This sounds like an emergency. Please call 911 now, or your local emergency number.",
@@ -339,8 +378,12 @@ def fallback_conversation(
 ) -> list[Event]:
     """A message the NLU could not place: nlu_fallback and the two-stage fallback's question."""
     script = greeting(Script(start, channel))
-    script.user(text, "nlu_fallback", FALLBACK_THRESHOLD,
-                ranking=[("out_of_scope", 0.31), ("ask_cost", 0.22)])  # fmt: skip
+    script.user(
+        text,
+        "nlu_fallback",
+        FALLBACK_THRESHOLD,
+        ranking=[("out_of_scope", 0.31), ("ask_cost", 0.22)],
+    )
     script.action("action_two_stage_fallback").loop("action_two_stage_fallback")
     script.action("action_default_ask_affirmation").say(
         "Sorry, I'm not sure what you mean.",

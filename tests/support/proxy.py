@@ -29,8 +29,9 @@ class TcpProxy:
         self._open: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, name="tcp-proxy",
-                                        daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="tcp-proxy", daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -94,8 +95,9 @@ class TcpProxy:
             self._server.close()
             await self._server.wait_closed()
 
-    async def _handle(self, client_reader: asyncio.StreamReader,
-                      client_writer: asyncio.StreamWriter) -> None:  # fmt: skip
+    async def _handle(
+        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
         if self._cut:
             self.refused += 1
             client_writer.transport.abort()

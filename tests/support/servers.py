@@ -183,8 +183,10 @@ def wait_ready(
         if now >= deadline:
             raise StartupError(timed_out(pending, processes, timeout))
         if now - last_word >= PROGRESS_SECONDS:
-            say(f"  still waiting after {now - start:.0f} s (gives up at {timeout:.0f} s) for "
-                + ", ".join(map(str, pending)))  # fmt: skip
+            say(
+                f"  still waiting after {now - start:.0f} s (gives up at {timeout:.0f} s) for "
+                + ", ".join(map(str, pending))
+            )
             last_word = now
         time.sleep(min(interval, max(0.0, deadline - now)))
 
@@ -286,8 +288,13 @@ def running_servers(workdir: Path, extra_env: dict[str, str] | None = None) -> I
         | (extra_env or {})
     )
     for command in (["db", "upgrade"], ["availability", "seed"]):
-        subprocess.run([sys.executable, "-m", "bot", *command], cwd=ROOT, env=env, check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "bot", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     logs = {name: (workdir / f"{name}.log").open("w") for name in ("actions", "rasa")}
     processes = [
         subprocess.Popen(
@@ -301,14 +308,22 @@ def running_servers(workdir: Path, extra_env: dict[str, str] | None = None) -> I
     ]
     try:
         rasa_url = f"http://127.0.0.1:{rasa_port}"
-        watched = [Watched(name, popen_stopped(proc), workdir / f"{name}.log")
-                   for name, proc in zip(logs, processes, strict=True)]  # fmt: skip
+        watched = [
+            Watched(name, popen_stopped(proc), workdir / f"{name}.log")
+            for name, proc in zip(logs, processes, strict=True)
+        ]
         awaited = [
-            Awaited("actions", f"on :{actions_port}/health",
-                    lambda: answers(f"http://127.0.0.1:{actions_port}/health")),
-            Awaited("rasa", f"on :{rasa_port}/status",
-                    lambda: answers(f"{rasa_url}/status?token={TOKEN}")),
-        ]  # fmt: skip
+            Awaited(
+                "actions",
+                f"on :{actions_port}/health",
+                lambda: answers(f"http://127.0.0.1:{actions_port}/health"),
+            ),
+            Awaited(
+                "rasa",
+                f"on :{rasa_port}/status",
+                lambda: answers(f"{rasa_url}/status?token={TOKEN}"),
+            ),
+        ]
         wait_ready(awaited, watched, STARTUP_SECONDS)
         yield Servers(rasa_url=rasa_url, database_url=database_url, rasa_pid=processes[1].pid)
     finally:

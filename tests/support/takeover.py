@@ -56,8 +56,13 @@ def staff_member(
 ) -> int:
     """A new staff account (password PASSWORD); its id."""
     with session_scope(database_url) as db:
-        user = create_user(db, username=username or f"{role}-{uuid4().hex[:8]}",
-                           display_name=name, role=role, password=PASSWORD)  # fmt: skip
+        user = create_user(
+            db,
+            username=username or f"{role}-{uuid4().hex[:8]}",
+            display_name=name,
+            role=role,
+            password=PASSWORD,
+        )
         return user.id
 
 
@@ -82,8 +87,9 @@ def alerts_to(database_url: str, emails: list[str]) -> list[OutboxMessage]:
 
 def opener(servers: Servers) -> Callable[[str], Conversation]:
     """Open conversations on the test servers' Rasa HTTP API."""
-    settings = Settings(rasa_url=servers.rasa_url, rasa_api_token=servers.token,
-                        database_url=servers.database_url)  # fmt: skip
+    settings = Settings(
+        rasa_url=servers.rasa_url, rasa_api_token=servers.token, database_url=servers.database_url
+    )
     return lambda conversation_id: Conversation(conversation_id, settings)
 
 
@@ -119,18 +125,31 @@ class TeamMember:
     def join(self, conversation_id: str) -> None:
         """Join the conversation (the bot pauses)."""
         with session_scope(self.database_url) as db:
-            takeover.join(db, self.open_conversation, conversation_id, load_staff(db, self.user_id),
-                          datetime.now(timezone.utc), self.live)  # fmt: skip
+            takeover.join(
+                db,
+                self.open_conversation,
+                conversation_id,
+                load_staff(db, self.user_id),
+                datetime.now(timezone.utc),
+                self.live,
+            )
 
     def send(self, conversation_id: str, text: str) -> None:
         """Write to the visitor."""
         with session_scope(self.database_url) as db:
-            takeover.send(db, self.open_conversation, conversation_id, load_staff(db, self.user_id),
-                          text, datetime.now(timezone.utc))  # fmt: skip
+            takeover.send(
+                db,
+                self.open_conversation,
+                conversation_id,
+                load_staff(db, self.user_id),
+                text,
+                datetime.now(timezone.utc),
+            )
 
     def hand_back(self, conversation_id: str, note: str = "") -> None:
         """Hand the conversation back to the assistant."""
         with session_scope(self.database_url) as db:
             user = load_staff(db, self.user_id)
-            takeover.hand_back(db, self.open_conversation, conversation_id, user, note,
-                               datetime.now(timezone.utc))  # fmt: skip
+            takeover.hand_back(
+                db, self.open_conversation, conversation_id, user, note, datetime.now(timezone.utc)
+            )

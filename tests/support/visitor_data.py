@@ -50,19 +50,32 @@ def add_lead(
     """A consenting lead of the conversation; with `booked`, a call and its queued email."""
     created_at = created_at or utcnow()
     lead = create_lead(
-        session, name=NAME, email=email_of(conversation_id), timezone="America/Denver",
-        summary=SUMMARY, consent=True, channel="rest", conversation_id=conversation_id,
-        created_at=created_at, status="booked" if booked else "new",
-    )  # fmt: skip
+        session,
+        name=NAME,
+        email=email_of(conversation_id),
+        timezone="America/Denver",
+        summary=SUMMARY,
+        consent=True,
+        channel="rest",
+        conversation_id=conversation_id,
+        created_at=created_at,
+        status="booked" if booked else "new",
+    )
     if booked:
         starts = created_at.replace(minute=0, second=0, microsecond=0) + timedelta(
             days=2, hours=lead.id
         )
-        booking = create_booking(session, lead.id, navigator_id, starts,
-                                 starts + timedelta(minutes=15), "America/Denver")  # fmt: skip
-        enqueue_message(session, kind="booking_confirmation", recipient=lead.email,
-                        subject="Your intro call", body_text=f"Hello {NAME}",
-                        booking_id=booking.id)  # fmt: skip
+        booking = create_booking(
+            session, lead.id, navigator_id, starts, starts + timedelta(minutes=15), "America/Denver"
+        )
+        enqueue_message(
+            session,
+            kind="booking_confirmation",
+            recipient=lead.email,
+            subject="Your intro call",
+            body_text=f"Hello {NAME}",
+            booking_id=booking.id,
+        )
     return lead
 
 
@@ -70,26 +83,55 @@ def add_staff_rows(session: Session, conversation_id: str) -> None:
     """A callback request, index entry, review, tag, note, annotation, answer and risk label of
     the conversation (and, for a Telegram chat id, two received updates)."""
     now = utcnow()
-    create_callback_request(session, conversation_id=conversation_id, channel="rest",
-                            contact=email_of(conversation_id))  # fmt: skip
-    session.add_all([
-        ConversationIndex(conversation_id=conversation_id, channel="rest", started_at=now,
-                          last_at=now, last_event_id=1, user_messages=3, outcome="booked",
-                          search_text=SUMMARY),
-        ConversationReview(conversation_id=conversation_id, status="reviewed", reviewed_at=now),
-        ConversationTag(conversation_id=conversation_id, tag="follow-up"),
-        ConversationNote(conversation_id=conversation_id, body=f"{NAME}: {SUMMARY}"),
-        Annotation(conversation_id=conversation_id, event_id=1, text=SUMMARY,
-                   predicted_intent="inform", corrected_intent="situation_caregiver"),
-        AnswerAnnotation(conversation_id=conversation_id, event_id=1, question="support",
-                         text=SUMMARY, predicted_value="none", value="alone"),
-        RiskAnnotation(conversation_id=conversation_id, event_id=1, text=SUMMARY,
-                       predicted_label="none", predicted_score=0.12, label="crisis"),
-    ])  # fmt: skip
+    create_callback_request(
+        session, conversation_id=conversation_id, channel="rest", contact=email_of(conversation_id)
+    )
+    session.add_all(
+        [
+            ConversationIndex(
+                conversation_id=conversation_id,
+                channel="rest",
+                started_at=now,
+                last_at=now,
+                last_event_id=1,
+                user_messages=3,
+                outcome="booked",
+                search_text=SUMMARY,
+            ),
+            ConversationReview(conversation_id=conversation_id, status="reviewed", reviewed_at=now),
+            ConversationTag(conversation_id=conversation_id, tag="follow-up"),
+            ConversationNote(conversation_id=conversation_id, body=f"{NAME}: {SUMMARY}"),
+            Annotation(
+                conversation_id=conversation_id,
+                event_id=1,
+                text=SUMMARY,
+                predicted_intent="inform",
+                corrected_intent="situation_caregiver",
+            ),
+            AnswerAnnotation(
+                conversation_id=conversation_id,
+                event_id=1,
+                question="support",
+                text=SUMMARY,
+                predicted_value="none",
+                value="alone",
+            ),
+            RiskAnnotation(
+                conversation_id=conversation_id,
+                event_id=1,
+                text=SUMMARY,
+                predicted_label="none",
+                predicted_score=0.12,
+                label="crisis",
+            ),
+        ]
+    )
     if conversation_id.isdigit():  # a Telegram chat: the updates its messages came in
         chat_id = int(conversation_id)
-        session.add_all(TelegramUpdate(update_id=chat_id * 10 + n, chat_id=chat_id,
-                                       received_at=now) for n in range(2))  # fmt: skip
+        session.add_all(
+            TelegramUpdate(update_id=chat_id * 10 + n, chat_id=chat_id, received_at=now)
+            for n in range(2)
+        )
     session.flush()
 
 
@@ -103,8 +145,16 @@ def rows_of(session: Session, conversation_id: str) -> dict[str, int]:
             session, OutboxMessage, OutboxMessage.recipient == email_of(conversation_id)
         ),
     }
-    for model in (CallbackRequest, ConversationIndex, ConversationReview, ConversationTag,
-                  ConversationNote, Annotation, AnswerAnnotation, RiskAnnotation):  # fmt: skip
+    for model in (
+        CallbackRequest,
+        ConversationIndex,
+        ConversationReview,
+        ConversationTag,
+        ConversationNote,
+        Annotation,
+        AnswerAnnotation,
+        RiskAnnotation,
+    ):
         counts[model.__tablename__] = count(
             session, model, model.conversation_id == conversation_id
         )

@@ -211,8 +211,14 @@ async def test_out_of_order_and_repeated_deliveries_across_workers(two_workers) 
     chat_id, rasa = new_chat_id(), Turns()
     one, two = message_update(chat_id, "one"), message_update(chat_id, "two")
     three = message_update(chat_id, "three")
-    for worker, update in ((first, two), (second, one), (second, two), (first, one),
-                           (second, three), (first, three)):  # fmt: skip
+    for worker, update in (
+        (first, two),
+        (second, one),
+        (second, two),
+        (first, one),
+        (second, three),
+        (first, three),
+    ):
         assert worker.receive(request(update), rasa).status == 200
     await settle(first, second)
     assert rasa.texts == ["two", "one", "three"]

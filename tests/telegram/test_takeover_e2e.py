@@ -73,8 +73,9 @@ def test_a_navigator_takes_over_a_telegram_chat_and_hands_it_back(
         while time.monotonic() < deadline and len(stored_user_texts(url, conversation)) < 3:
             time.sleep(0.2)
         assert stored_user_texts(url, conversation)[-2:] == [
-            "my mum has a new lymphoma diagnosis", "we don't know which hospital to pick",
-        ]  # fmt: skip
+            "my mum has a new lymphoma diagnosis",
+            "we don't know which hospital to pick",
+        ]
         time.sleep(1.5)
         assert texts_since(api, chat_id, seen) == []  # the bot stays quiet while Maya is there
 

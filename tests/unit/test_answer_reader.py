@@ -20,8 +20,10 @@ class FixedReadings:
     """An answer model whose readings the test chooses (the decision logic is under test)."""
 
     def __init__(self, **readings: tuple[str, float]) -> None:
-        self.readings = {q: Reading(*readings.get(q, (NONE, 0.9))) for q in
-                         ("scope", "decisions", "need", "support")}  # fmt: skip
+        self.readings = {
+            q: Reading(*readings.get(q, (NONE, 0.9)))
+            for q in ("scope", "decisions", "need", "support")
+        }
 
     def read(self, text: str) -> dict[str, Reading]:
         return self.readings

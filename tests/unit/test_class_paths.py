@@ -49,9 +49,7 @@ def named_classes() -> list[tuple[str, str, type]]:
         if dotted(item.get("name"))
     ]
     channels = [
-        ("credentials.yml", path, InputChannel)
-        for path in load("credentials.yml")
-        if dotted(path)
+        ("credentials.yml", path, InputChannel) for path in load("credentials.yml") if dotted(path)
     ]
     endpoints = [
         (name, path, base)
@@ -72,8 +70,9 @@ def test_the_project_files_name_the_classes_we_expect() -> None:
     } <= paths
 
 
-@pytest.mark.parametrize(("source", "path", "base"), named_classes(),
-                         ids=[f"{s}:{p}" for s, p, _ in named_classes()])  # fmt: skip
+@pytest.mark.parametrize(
+    ("source", "path", "base"), named_classes(), ids=[f"{s}:{p}" for s, p, _ in named_classes()]
+)
 def test_every_named_class_imports(source: str, path: str, base: type) -> None:
     module, _, name = path.rpartition(".")
     found = getattr(import_module(module), name, None)

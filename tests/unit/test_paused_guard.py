@@ -14,8 +14,13 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.runtime.patches import PATCHES
 from bot.runtime.paused import should_handle_message
 
-CRISIS = {"entity": "red_flag", "value": "crisis", "start": 0, "end": 21,
-          "extractor": "MessageGuard"}  # fmt: skip
+CRISIS = {
+    "entity": "red_flag",
+    "value": "crisis",
+    "start": 0,
+    "end": 21,
+    "extractor": "MessageGuard",
+}
 
 
 def user(text: str, intent: str, entities: list[dict[str, Any]] | None = None) -> UserUttered:
@@ -26,8 +31,9 @@ def user(text: str, intent: str, entities: list[dict[str, Any]] | None = None) -
         "entities": entities or [],
         "intent_ranking": [{"name": intent, "confidence": 0.97}],
     }
-    return UserUttered(text, parse_data["intent"], entities or [], parse_data,
-                       input_channel="socketio")  # fmt: skip
+    return UserUttered(
+        text, parse_data["intent"], entities or [], parse_data, input_channel="socketio"
+    )
 
 
 def tracker(*events: Event) -> DialogueStateTracker:

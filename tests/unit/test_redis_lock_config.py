@@ -27,9 +27,13 @@ def connection(store: RedisTicketLockStore) -> dict:
 
 def test_urls_become_connection_options() -> None:
     assert redis_options("redis://127.0.0.1:6379/0") == {
-        "host": "127.0.0.1", "port": 6379, "db": 0,
-        "username": None, "password": None, "use_ssl": False,
-    }  # fmt: skip
+        "host": "127.0.0.1",
+        "port": 6379,
+        "db": 0,
+        "username": None,
+        "password": None,
+        "use_ssl": False,
+    }
     secure = redis_options("rediss://app:p%40ss@cache.example.org/2")
     assert secure["use_ssl"] is True and secure["port"] == 6379 and secure["db"] == 2
     assert (secure["username"], secure["password"]) == ("app", "p@ss")
@@ -50,9 +54,12 @@ def test_a_block_without_a_host_uses_redis_url(redis_url: str) -> None:
 
 def test_the_blocks_own_settings_win(redis_url: str) -> None:
     endpoint = EndpointConfig(
-        url="10.0.0.7", type="bot.runtime.lock_store.RedisTicketLockStore",
-        port=6390, db=5, key_prefix="staging",
-    )  # fmt: skip
+        url="10.0.0.7",
+        type="bot.runtime.lock_store.RedisTicketLockStore",
+        port=6390,
+        db=5,
+        key_prefix="staging",
+    )
     store = LockStore.create(endpoint)
     options = connection(store)
     assert (options["host"], options["port"], options["db"]) == ("10.0.0.7", 6390, 5)

@@ -86,8 +86,13 @@ async def channel(store: object | None = None) -> tuple[SocketIOInput, FakeServe
     sio = FakeServer()
     inp = SocketIOInput(session_persistence=True)
     inp.sio = sio  # type: ignore[assignment]
-    await inp.remember_app(SimpleNamespace(ctx=SimpleNamespace(  # type: ignore[arg-type]
-        agent=SimpleNamespace(tracker_store=store))))  # fmt: skip
+    await inp.remember_app(
+        SimpleNamespace(
+            ctx=SimpleNamespace(  # type: ignore[arg-type]
+                agent=SimpleNamespace(tracker_store=store)
+            )
+        )
+    )
     return inp, sio
 
 
@@ -109,10 +114,19 @@ async def test_a_notice_sent_directly_carries_no_time() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(NOW, {"timestamp": NOW}), (12, {"timestamp": 12.0}), (0, {"timestamp": 0.0}),
-     (None, {}), ("12", {}), (True, {}), (-1.0, {}), (math.nan, {}), (math.inf, {}),
-     (10**400, {})],
-)  # fmt: skip
+    [
+        (NOW, {"timestamp": NOW}),
+        (12, {"timestamp": 12.0}),
+        (0, {"timestamp": 0.0}),
+        (None, {}),
+        ("12", {}),
+        (True, {}),
+        (-1.0, {}),
+        (math.nan, {}),
+        (math.inf, {}),
+        (10**400, {}),
+    ],
+)
 def test_time_fields(value: object, expected: dict) -> None:
     assert time_fields({"text": "hi", "timestamp": value}) == expected
 
@@ -127,9 +141,22 @@ def test_plausible_last_seen(value: object, expected: float) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [None, "1700000000", True, -1, -0.5, math.nan, math.inf, -math.inf, 10**400, 1e300,
-     NOW + 3600, [NOW], {"t": NOW}],
-)  # fmt: skip
+    [
+        None,
+        "1700000000",
+        True,
+        -1,
+        -0.5,
+        math.nan,
+        math.inf,
+        -math.inf,
+        10**400,
+        1e300,
+        NOW + 3600,
+        [NOW],
+        {"t": NOW},
+    ],
+)
 def test_bad_last_seen_is_ignored(value: object) -> None:
     assert last_seen_of({"last_seen": value}, NOW) is None
     assert last_seen_of({}, NOW) is None
@@ -142,8 +169,9 @@ def test_missed_keeps_the_newest_bot_messages_oldest_first() -> None:
     assert len(chosen) == CATCH_UP_LIMIT
     assert [e.text for e in chosen] == [f"m{n}" for n in range(10, CATCH_UP_LIMIT + 10)]
     assert [e.text for e in missed(events, NOW + CATCH_UP_LIMIT + 7)] == [
-        f"m{CATCH_UP_LIMIT + 8}", f"m{CATCH_UP_LIMIT + 9}",
-    ]  # fmt: skip
+        f"m{CATCH_UP_LIMIT + 8}",
+        f"m{CATCH_UP_LIMIT + 9}",
+    ]
     assert missed(events, NOW + 1000) == []
 
 
@@ -152,23 +180,31 @@ async def test_a_rejoining_socket_gets_what_it_missed_as_it_was_sent() -> None:
     await inp.catch_up("sid-1", "conv", NOW + 1)
     assert sio.replies() == [
         (
-            {"text": "Hi, I'm Maya.", "handoff_kind": "staff_message", "staff_name": "Maya Patel",
-             "timestamp": NOW + 10, "part": 0},
+            {
+                "text": "Hi, I'm Maya.",
+                "handoff_kind": "staff_message",
+                "staff_name": "Maya Patel",
+                "timestamp": NOW + 10,
+                "part": 0,
+            },
             "sid-1",
         )
-    ]  # fmt: skip
+    ]
     sio.emitted.clear()
     await inp.catch_up("sid-1", "conv", NOW)
     assert [(d["text"], d["part"]) for d, _ in sio.replies()] == [
-        ("Hello!", 0), ("How can I help?", 1), ("Hi, I'm Maya.", 0),
-    ]  # fmt: skip
+        ("Hello!", 0),
+        ("How can I help?", 1),
+        ("Hi, I'm Maya.", 0),
+    ]
 
 
 async def test_the_catch_up_follows_a_confirmed_rejoin_only() -> None:
     inp, sio = await channel()
     token = session_tokens.issue("conv")
-    await inp.session_request("sid-1", {"session_id": "conv", "session_token": token,
-                                        "request": 4, "last_seen": NOW + 5})  # fmt: skip
+    await inp.session_request(
+        "sid-1", {"session_id": "conv", "session_token": token, "request": 4, "last_seen": NOW + 5}
+    )
     assert [event for event, _, _ in sio.emitted] == ["session_confirm", "bot_uttered"]
     assert sio.emitted[0][1] == {"session_id": "conv", "session_token": token, "request": 4}
     assert [(d["text"], to) for d, to in sio.replies()] == [("Hi, I'm Maya.", "sid-1")]

@@ -112,9 +112,12 @@ def test_the_wait_fails_at_once_when_a_process_exited(
     said: list[str] = []
     begin = time.monotonic()
     with pytest.raises(StartupError) as failed:
-        wait_ready([Awaited("dies", "on :1/health", lambda: False)],
-                   [Watched("dies", popen_stopped(process), log)], timeout=120,
-                   say=said.append)  # fmt: skip
+        wait_ready(
+            [Awaited("dies", "on :1/health", lambda: False)],
+            [Watched("dies", popen_stopped(process), log)],
+            timeout=120,
+            say=said.append,
+        )
     assert time.monotonic() - begin < 10  # not the 120 s deadline
     assert "dies failed: exited with code 3" in str(failed.value)
     assert "dies: loading" in str(failed.value)  # its log tail
@@ -128,16 +131,21 @@ def test_the_wait_fails_at_once_when_a_log_says_the_port_is_taken(
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        code = ("import socket, time\ntry:\n    socket.socket().bind(('127.0.0.1', "
-                f"{port}))\nexcept OSError as error:\n    print(error, flush=True)\n"
-                "time.sleep(60)")  # fmt: skip
+        code = (
+            "import socket, time\ntry:\n    socket.socket().bind(('127.0.0.1', "
+            f"{port}))\nexcept OSError as error:\n    print(error, flush=True)\n"
+            "time.sleep(60)"
+        )
         log = tmp_path / "clash.log"
         process = python(code, log, started)
         begin = time.monotonic()
         with pytest.raises(StartupError) as failed:
-            wait_ready([Awaited("clash", f"on :{port}/health", lambda: False)],
-                       [Watched("clash", popen_stopped(process), log)], timeout=60,
-                       say=lambda _: None)  # fmt: skip
+            wait_ready(
+                [Awaited("clash", f"on :{port}/health", lambda: False)],
+                [Watched("clash", popen_stopped(process), log)],
+                timeout=60,
+                say=lambda _: None,
+            )
     assert time.monotonic() - begin < 15
     assert process.poll() is None  # still running: the log gave it away
     assert "address already in use" in str(failed.value).lower()
@@ -147,13 +155,17 @@ def test_the_wait_gives_up_at_its_deadline_with_the_log_tail(
     tmp_path: Path, started: list[subprocess.Popen]
 ) -> None:
     log = tmp_path / "slow.log"
-    process = python("import time; print('slow: still loading', flush=True); time.sleep(60)",
-                     log, started)  # fmt: skip
+    process = python(
+        "import time; print('slow: still loading', flush=True); time.sleep(60)", log, started
+    )
     begin = time.monotonic()
     with pytest.raises(StartupError) as failed:
-        wait_ready([Awaited("slow", "on :2/status", lambda: False)],
-                   [Watched("slow", popen_stopped(process), log)], timeout=1.5,
-                   say=lambda _: None)  # fmt: skip
+        wait_ready(
+            [Awaited("slow", "on :2/status", lambda: False)],
+            [Watched("slow", popen_stopped(process), log)],
+            timeout=1.5,
+            say=lambda _: None,
+        )
     assert time.monotonic() - begin < 5
     assert "not ready after 2 s: slow on :2/status" in str(failed.value)
     assert "slow: still loading" in str(failed.value)
@@ -165,8 +177,12 @@ def test_the_wait_returns_once_everything_is_ready(
     process = python("import time; time.sleep(60)", tmp_path / "ok.log", started)
     polls = iter([False, False, True])
     said: list[str] = []
-    took = wait_ready([Awaited("ok", "on :3/health", lambda: next(polls))],
-                      [Watched("ok", popen_stopped(process), tmp_path / "ok.log")], timeout=30,
-                      say=said.append, interval=0.05)  # fmt: skip
+    took = wait_ready(
+        [Awaited("ok", "on :3/health", lambda: next(polls))],
+        [Watched("ok", popen_stopped(process), tmp_path / "ok.log")],
+        timeout=30,
+        say=said.append,
+        interval=0.05,
+    )
     assert took < 5
     assert said == ["  waiting for ok on :3/health", "  ready after 0 s: ok on :3/health"]

@@ -191,9 +191,19 @@ def test_widget_never_parses_markup() -> None:
     assert not re.search(forbidden, source)
     assert 'attachShadow({ mode: "open" })' in source
     for testid in (
-        "launcher", "panel", "close", "clear", "notice", "log", "message",
-        "quick-reply", "typing", "status", "input", "send",
-    ):  # fmt: skip
+        "launcher",
+        "panel",
+        "close",
+        "clear",
+        "notice",
+        "log",
+        "message",
+        "quick-reply",
+        "typing",
+        "status",
+        "input",
+        "send",
+    ):
         assert f'"data-testid": "{testid}"' in source, testid
 
 

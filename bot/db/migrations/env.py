@@ -1,6 +1,6 @@
 """Alembic environment: our metadata only, batch mode on SQLite, one migrator at a time."""
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -16,7 +16,7 @@ config = context.config
 url = normalize_url(config.get_main_option("sqlalchemy.url") or get_settings().database_url)
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Render our UTC timestamp type as plain SQLAlchemy in generated migrations."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -295,9 +295,9 @@ CSRF_MESSAGE = (
 
 def _to_login(request: Request, settings: Settings, *, expired: bool) -> Response:
     """Redirect to the login page; an ended session says so and loses its cookie."""
-    next_path = request.url.path
+    next_path: str | None = request.url.path
     if request.url.query:
-        next_path += "?" + request.url.query
+        next_path = f"{request.url.path}?{request.url.query}"
     if request.method != "GET":
         next_path = None
     flags = {"expired": "1"} if expired else {}

@@ -251,6 +251,7 @@ def lines_of(
             if not lines or not isinstance(lines[-1], Steps):
                 lines.append(Steps())
             steps = lines[-1]
+            assert isinstance(steps, Steps)
             if isinstance(item, ActionRun):
                 steps.actions.append(item)
             else:

@@ -93,9 +93,13 @@ def waiting(ctx: Context) -> Response:
 
 
 def live_page(
-    ctx: Context, conversation_id: str, status_code: int = 200, error: str | None = None,
-    text: str = "", note: str = "",
-) -> Response:  # fmt: skip
+    ctx: Context,
+    conversation_id: str,
+    status_code: int = 200,
+    error: str | None = None,
+    text: str = "",
+    note: str = "",
+) -> Response:
     """The live page; after a refused step, the error and what the staff member typed."""
     events, full, masked, _ = conversation(ctx, conversation_id)
     personal = ctx.can(Permission.VIEW_PERSONAL)
@@ -204,8 +208,15 @@ def hand_back(ctx: Context) -> Response:
     """POST /conversations/{id}/hand-back: resume the assistant; `note` is kept for staff."""
     conversation_id, note = ctx.param("conversation_id"), ctx.field("note", strip=False)
     try:
-        takeover.hand_back(ctx.db, opener(ctx), conversation_id, ctx.user, note, ctx.now,
-                           may_override=may_override(ctx))  # fmt: skip
+        takeover.hand_back(
+            ctx.db,
+            opener(ctx),
+            conversation_id,
+            ctx.user,
+            note,
+            ctx.now,
+            may_override=may_override(ctx),
+        )
     except TakeoverError as error:
         return refused(ctx, conversation_id, error, note=note)
     return redirect(live_url(conversation_id, done="handed-back"))

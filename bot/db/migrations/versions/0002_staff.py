@@ -38,7 +38,9 @@ def utc() -> sa.DateTime:
 def staff_fk(column: str, table: str) -> sa.ForeignKeyConstraint:
     """A nullable reference to a staff user that survives the user's deletion."""
     return sa.ForeignKeyConstraint(
-        [column], ["staff_users.id"], name=op.f(f"fk_{table}_{column}_staff_users"),
+        [column],
+        ["staff_users.id"],
+        name=op.f(f"fk_{table}_{column}_staff_users"),
         ondelete="SET NULL",
     )
 
@@ -87,7 +89,9 @@ def create_accounts() -> None:
         sa.Column("last_seen_at", utc(), nullable=False),
         sa.Column("expires_at", utc(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["staff_users.id"], name=op.f("fk_staff_sessions_user_id_staff_users"),
+            ["user_id"],
+            ["staff_users.id"],
+            name=op.f("fk_staff_sessions_user_id_staff_users"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_sessions")),

@@ -26,12 +26,8 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("update_id", name=op.f("pk_telegram_updates")),
     )
-    op.create_index(
-        "ix_telegram_updates_chat_update", "telegram_updates", ["chat_id", "update_id"]
-    )
-    op.create_index(
-        op.f("ix_telegram_updates_received_at"), "telegram_updates", ["received_at"]
-    )
+    op.create_index("ix_telegram_updates_chat_update", "telegram_updates", ["chat_id", "update_id"])
+    op.create_index(op.f("ix_telegram_updates_received_at"), "telegram_updates", ["received_at"])
 
 
 def downgrade() -> None:
