@@ -11,8 +11,8 @@ SPACY := var/spacy/en_pilotrock/meta.json
 NODE := node_modules/.package-lock.json
 MINILM_VERSION := 0.1.2
 TRAINING := config.yml domain.yml $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml) \
-	$(wildcard data/answers/*.yml data/safety/*.yml data/scope/*.yml data/patterns/*.yml bot/nlu/*.py) bot/safety.py bot/risk.py \
-	bot/risk_model.py bot/scope_model.py bot/answer_model.py bot/sentence_encoder.py
+	$(wildcard data/answers/*.yml data/safety/*.yml data/scope/*.yml data/patterns/*.yml bot/nlu/*.py) bot/intake/safety.py bot/intake/risk.py \
+	bot/intake/risk_model.py bot/intake/scope_model.py bot/intake/answer_model.py bot/intake/sentence_encoder.py
 
 # Python 3.10 (Rasa 3.6 refuses 3.11): PATH first, then pyenv's installs.
 PYTHON310 ?= $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10.*/bin/python3.10 \
@@ -44,7 +44,7 @@ $(NODE): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-$(SPACY): $(STAMP) data/patterns/entities.jsonl bot/nlp.py
+$(SPACY): $(STAMP) data/patterns/entities.jsonl bot/intake/nlp.py
 	$(PY) -m bot build-nlp
 
 $(MODEL): $(STAMP) $(SPACY) $(TRAINING)
@@ -85,10 +85,11 @@ shell: train db ## Chat with the bot in the terminal (start `make run` first for
 validate: setup ## Check the training data (fails on warnings)
 	$(BIN)/rasa data validate --fail-on-warnings
 
-lint: setup ## ruff check, ruff format --check and mypy
+lint: setup ## ruff check, ruff format --check, mypy and the import-linter contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test-fast: setup ## The unit lane: no servers, no training, answers in seconds
 	$(BIN)/pytest -q tests/unit

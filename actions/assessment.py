@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.messages import INTERRUPTIONS, is_fresh_reply, latest_entities, latest_intent
-from bot.assessment_flow import (
+from bot.intake.assessment_flow import (
     PREFILL,
     PREFILL_OK,
     REASK,
@@ -18,9 +18,9 @@ from bot.assessment_flow import (
     proposal_of,
     proposal_text,
 )
-from bot.explanations import ANSWER_PHRASES, explain
-from bot.recommendation import ASSESSMENT_SLOTS, SIDES, recommend
-from bot.situations import situation_for_intent
+from bot.intake.explanations import ANSWER_PHRASES, explain
+from bot.intake.recommendation import ASSESSMENT_SLOTS, SIDES, recommend
+from bot.intake.situations import situation_for_intent
 
 OFFER_BUTTONS = [
     {"title": "Book the free call", "payload": "/book_call"},

@@ -10,12 +10,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.messages import is_fresh_reply, latest_entities, latest_intent, latest_text
-from bot import availability, booking
-from bot.contact import proves_contact
+from bot.booking import availability
+from bot.booking import calls as booking
+from bot.booking.contact import proves_contact
+from bot.booking.scheduling import format_slot
 from bot.db.models import Booking, Lead
 from bot.db.repository import SlotTaken, create_callback_request, find_booking
 from bot.db.session import session_scope
-from bot.scheduling import format_slot
 
 LATER = "later"
 NONE_FREE = "none"

@@ -5,7 +5,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.intent_labels import intent_label
+from bot.intake.intent_labels import intent_label
 
 NEVER_SUGGEST = {"nlu_fallback", "out_of_scope", "emergency", "inform", "other_language"}
 

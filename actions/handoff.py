@@ -9,14 +9,14 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.messages import latest_metadata
-from bot.availability import navigators_on_duty, team_back_at
+from bot.booking.availability import navigators_on_duty, team_back_at
+from bot.booking.timezones import is_valid_zone
+from bot.core.settings import get_settings
 from bot.db.handoffs import Handoff
 from bot.db.models import utcnow
 from bot.db.repository import create_callback_request
 from bot.db.session import session_scope
 from bot.handoff import alerts, notices, state
-from bot.settings import get_settings
-from bot.timezones import is_valid_zone
 
 LIVE_CHANNELS = {"socketio", "telegram"}  # channels that can carry a navigator's messages
 BOOK_BUTTON = {"title": "Book the free call", "payload": "/book_call"}

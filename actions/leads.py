@@ -16,11 +16,11 @@ from actions.messages import (
     latest_text,
     validated_with_reask,
 )
-from bot.contact import clean_name, display_phone, find_email, find_phone
+from bot.booking.contact import clean_name, display_phone, find_email, find_phone
+from bot.booking.timezones import is_valid_zone, to_timezone
+from bot.booking.warmth import Signals, warmth
 from bot.db.repository import create_lead
 from bot.db.session import session_scope
-from bot.timezones import is_valid_zone, to_timezone
-from bot.warmth import Signals, warmth
 
 REASK = "lead_reask"
 LEAD_INTERRUPTIONS = INTERRUPTIONS | {"deny"}

@@ -5,7 +5,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.recommendation import ASSESSMENT_SLOTS
+from bot.intake.recommendation import ASSESSMENT_SLOTS
 
 
 class ActionDeleteMyData(Action):

@@ -7,7 +7,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.assessment import answer_from_entities
 from actions.messages import latest_entities
-from bot.emergency import (
+from bot.intake.emergency import (
     ACUTE,
     CARRY_ON_BUTTONS,
     CARRY_ON_TEXT,
@@ -16,7 +16,7 @@ from bot.emergency import (
     RED_FLAG,
     emergency_messages,
 )
-from bot.recommendation import SIDES
+from bot.intake.recommendation import SIDES
 
 PAUSED_LOOP = "paused_loop"  # the form the emergency reply paused, resumed on "we're safe"
 RESUMABLE = frozenset({"assessment_form", "lead_form", "booking_form"})

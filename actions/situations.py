@@ -7,8 +7,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.assessment import reset_events
 from actions.messages import latest_intent
-from bot.assessment_flow import PREFILL, confirm_prefill_buttons, proposal_text
-from bot.situations import situation_for_intent
+from bot.intake.assessment_flow import PREFILL, confirm_prefill_buttons, proposal_text
+from bot.intake.situations import situation_for_intent
 
 BOOK_BUTTON = {"title": "Book the free call", "payload": "/book_call"}
 

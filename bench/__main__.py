@@ -14,7 +14,7 @@ import yaml
 from sklearn.metrics import accuracy_score, f1_score
 
 from bench.safety import cross_validated_figures, heldout_figures
-from bot.safety import default_guard
+from bot.intake.safety import default_guard
 from tests.e2e.test_nlu_heldout import heldout_examples
 from tests.support.assessment import (
     accuracy,

@@ -9,10 +9,10 @@ from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.model_selection import StratifiedKFold
 
+from bot.core.paths import DATA
+from bot.intake.risk_model import NONE, RiskModel, SafetyExample, load_safety_examples
+from bot.intake.safety import RedFlagGuard, default_guard
 from bot.nlu.risk import RiskReader, background_texts
-from bot.paths import DATA
-from bot.risk_model import NONE, RiskModel, SafetyExample, load_safety_examples
-from bot.safety import RedFlagGuard, default_guard
 from tests.support.safety import alarms_by_category, load_safety, recall_by, send_cold
 from tests.support.servers import Servers
 

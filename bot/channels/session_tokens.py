@@ -8,7 +8,7 @@ import base64
 import hashlib
 import hmac
 
-from bot.settings import get_settings
+from bot.core.settings import get_settings
 
 PURPOSE = b"pilotrock/widget-session/v1\x00"
 MAX_LENGTH = 128  # longer ids or tokens are never ours

@@ -34,7 +34,7 @@ from socketio import AsyncManager, AsyncServer
 
 from bot.channels import session_tokens
 from bot.channels.socketio_bus import client_manager
-from bot.handoff import speaker
+from bot.conversations import speaker
 
 log = logging.getLogger(__name__)
 

@@ -40,8 +40,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.core.settings import Settings, get_settings
 from bot.db.session import make_engine
-from bot.settings import Settings, get_settings
 
 POLL_SECONDS = 0.2
 KEEP_SECONDS = 60.0  # rows older than this are deleted

@@ -15,7 +15,7 @@ from typing import Any
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.settings import get_settings
+from bot.core.settings import get_settings
 
 FIELDS = ("token", "secret_token", "base_url", "webhook_url", "bot_username")
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"

@@ -13,10 +13,10 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot.core.settings import get_settings
 from bot.db.models import utcnow
 from bot.db.session import make_engine
 from bot.db.telegram import TelegramUpdate
-from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 

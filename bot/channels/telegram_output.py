@@ -27,7 +27,7 @@ from bot.channels.telegram_format import (
     split_message,
     utf16_len,
 )
-from bot.handoff.speaker import staff_name
+from bot.conversations.speaker import staff_name
 
 logger = logging.getLogger("bot.channels.telegram")
 T = TypeVar("T")

@@ -3,7 +3,7 @@
 import argparse
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.settings import Settings, get_settings
+from bot.core.settings import Settings, get_settings
 
 SECRET_WORDS = ("token", "secret", "password", "key")  # any setting so named is a secret
 URLS = {"database_url", "redis_url", "rabbitmq_url"}

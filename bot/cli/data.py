@@ -4,10 +4,10 @@ import argparse
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from bot import availability
+from bot.booking import availability
+from bot.booking.scheduling import format_slot
 from bot.db.migrate import upgrade
 from bot.db.session import session_scope
-from bot.scheduling import format_slot
 
 
 def db_upgrade(_: argparse.Namespace) -> int:

@@ -4,11 +4,11 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot import audit
+from bot.conversations.privacy import PurgeReport, purge_older_than
+from bot.core.paths import DATA, VAR
+from bot.core.settings import get_settings
+from bot.db import audit
 from bot.db.session import session_scope
-from bot.paths import DATA, VAR
-from bot.privacy import PurgeReport, purge_older_than
-from bot.settings import get_settings
 
 if TYPE_CHECKING:  # the module loads Rasa's training-data reader: imported only when exporting
     from bot.conversations.annotations import AnswerExport, ExportResult, RiskExport

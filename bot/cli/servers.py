@@ -5,15 +5,15 @@ import sys
 from argparse import Namespace
 from pathlib import Path
 
-from bot.paths import ROOT
-from bot.settings import get_settings
+from bot.core.paths import ROOT
+from bot.core.settings import get_settings
 
 RASA = str(Path(sys.executable).with_name("rasa"))
 
 
 def build_nlp(_: Namespace) -> int:
     """Build the project's spaCy pipeline from the pattern files under data/."""
-    from bot.nlp import write_pipeline
+    from bot.intake.nlp import write_pipeline
 
     print(f"spaCy pipeline written to {write_pipeline()}")
     return 0

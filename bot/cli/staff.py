@@ -5,7 +5,7 @@ import getpass
 import json
 import sys
 
-from bot import audit
+from bot.db import audit
 from bot.db.session import session_scope
 from bot.db.staff import ROLES
 from bot.staff import accounts

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.cli.config import without_password
-from bot.paths import ROOT
-from bot.settings import Settings, get_settings
+from bot.core.paths import ROOT
+from bot.core.settings import Settings, get_settings
 
 PROFILES = ("embedded", "cluster")
 CONFIGS = ROOT / "deploy" / "supervisord"

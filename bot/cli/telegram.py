@@ -89,7 +89,7 @@ def info(_: argparse.Namespace) -> int:
 def poll(args: argparse.Namespace) -> int:
     """Development: fetch updates with getUpdates and POST them to the running server."""
     from bot.channels import telegram_admin as admin
-    from bot.settings import get_settings
+    from bot.core.settings import get_settings
 
     config = admin.configured()
     rasa_url = args.rasa_url or f"http://localhost:{get_settings().rasa_port}"

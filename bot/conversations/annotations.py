@@ -18,11 +18,11 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarStri
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.answer_model import load_examples
+from bot.core.paths import DATA
 from bot.db.reviews import RISK_LABELS, Annotation, AnswerAnnotation, RiskAnnotation, answer_values
-from bot.paths import DATA
-from bot.recommendation import ASSESSMENT_SLOTS
-from bot.risk_model import load_safety_examples
+from bot.intake.answer_model import load_examples
+from bot.intake.recommendation import ASSESSMENT_SLOTS
+from bot.intake.risk_model import load_safety_examples
 
 TRAINING_DIR = DATA / "nlu"
 ANSWERS_TRAINING_DIR = DATA / "answers"
@@ -301,7 +301,7 @@ def training_answers(answers_dir: Path) -> dict[str, dict[str, set[str]]]:
     """question -> normalised example text -> its labels, read as the answer model's training does.
 
     A `question: any` file counts for every question, its `first`/`second` labels as the
-    question's values (`bot.answer_model.load_examples`).
+    question's values (`bot.intake.answer_model.load_examples`).
     """
     found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     examples = load_examples(answers_dir) if answers_dir.is_dir() else {}

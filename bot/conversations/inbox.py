@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from bot.core.settings import get_settings
 from bot.db.handoffs import OPEN_STATUSES, Handoff
 from bot.db.models import utcnow
 from bot.db.reviews import (
@@ -23,8 +24,7 @@ from bot.db.reviews import (
     ConversationTag,
 )
 from bot.db.staff import StaffUser
-from bot.recommendation import ADVOCACY, BOTH, SECOND_OPINION
-from bot.settings import get_settings
+from bot.intake.recommendation import ADVOCACY, BOTH, SECOND_OPINION
 
 CHANNELS = ("rest", "socketio", "telegram")
 CHANNEL_LABELS = {"rest": "REST API", "socketio": "Website chat", "telegram": "Telegram"}

@@ -7,7 +7,7 @@ batch read again after a crash) finds the row already at the newest event and wr
 Rows are re-summarised from all of the conversation's stored events, never patched with deltas, so
 no count can be added twice.
 
-Writing a row also alerts the team on duty (`bot.handoff.alerts`, in the same transaction) when the
+Writing a row also alerts the team on duty (`risk_alerts`, in the same transaction) when the
 conversation holds a risk detection newer than the one the row last alerted for: the row keeps that
 event id, so re-reading the conversation, or a rebuild, alerts no one again; detections older than
 ALERT_WINDOW when first read (a rebuild, a backlog) are marked without alerting.
@@ -24,11 +24,11 @@ from sqlalchemy import delete, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from bot.conversations.events import StoredEvent, ensure_events_table, events_table, to_event
+from bot.conversations.risk_alerts import alert_risk
 from bot.conversations.summary import Summary, summarise
 from bot.db.models import Booking, Lead, utcnow
 from bot.db.reviews import ConversationIndex, ConversationIntent
-from bot.handoff.alerts import alert_risk
-from bot.risk import stored_assessment
+from bot.intake.risk import stored_assessment
 
 CHUNK = 200
 REFRESH_LOCK_KEY = 6_020_001  # PostgreSQL advisory lock: one index writer at a time

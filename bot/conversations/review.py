@@ -14,8 +14,9 @@ import yaml
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot import audit
 from bot.conversations.events import events_table
+from bot.core.paths import ROOT
+from bot.db import audit
 from bot.db.models import utcnow
 from bot.db.reviews import (
     NO_RISK,
@@ -30,9 +31,8 @@ from bot.db.reviews import (
     answer_values,
 )
 from bot.db.staff import StaffUser
-from bot.paths import ROOT
-from bot.recommendation import ASSESSMENT_SLOTS
-from bot.risk import stored_assessment
+from bot.intake.recommendation import ASSESSMENT_SLOTS
+from bot.intake.risk import stored_assessment
 
 DOMAIN_FILE = ROOT / "domain.yml"
 TAG_PATTERN = re.compile(r"^[a-z0-9-]{1,40}$")

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from bot.conversations import speaker
 from bot.conversations.events import StoredEvent
-from bot.emergency import RED_FLAG
-from bot.handoff import speaker
-from bot.risk import Assessment, stored_assessment
+from bot.intake.emergency import RED_FLAG
+from bot.intake.risk import Assessment, stored_assessment
 
 HIDDEN_ACTIONS = {"action_listen", "action_session_start"}
 EMERGENCY_INTENT = "emergency"

@@ -8,9 +8,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from bot.core.settings import get_settings
 from bot.db.models import Base
 from bot.db.session import make_engine
-from bot.settings import get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

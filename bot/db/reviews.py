@@ -19,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped
 
+from bot.core.vocabulary import ASSESSMENT_SLOTS, SIDES
 from bot.db.models import Base, UTCDateTime, one_of, utcnow
-from bot.recommendation import ASSESSMENT_SLOTS, SIDES
 
 OUTCOMES = ("booked", "lead", "recommendation", "none")
 REVIEW_STATUSES = ("unreviewed", "reviewed")

@@ -11,7 +11,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.settings import get_settings
+from bot.core.settings import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 _FACTORIES: dict[str, sessionmaker] = {}

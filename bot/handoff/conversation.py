@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.settings import Settings, get_settings
+from bot.core.settings import Settings, get_settings
 
 TIMEOUT = httpx.Timeout(15.0, connect=3.0)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.scheduling import format_moment
+from bot.booking.scheduling import format_moment
 
 TEAM = "the Pilot Rock team"
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot import audit
 from bot.conversations.events import last_visitor_message
+from bot.db import audit
 from bot.db.handoffs import Handoff
 from bot.db.staff import StaffUser
 from bot.handoff import notices, state

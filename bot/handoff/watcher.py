@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot import audit
+from bot.core.settings import Settings, get_settings
+from bot.db import audit
 from bot.db.handoffs import Handoff
 from bot.db.models import utcnow
 from bot.handoff import state
 from bot.handoff.conversation import Conversation, ConversationUnavailableError
-from bot.settings import Settings, get_settings
 
 log = logging.getLogger("bot.handoff")
 FALLBACK_ACTION = "action_handoff_fallback"

@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 from rasa.core.brokers.pika import PikaEventBroker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.settings import get_settings
+from bot.core.settings import get_settings
 
 log = logging.getLogger("bot.indexer.broker")
 

@@ -12,15 +12,15 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.health import serve_health
+from bot.core.settings import Settings, get_settings
 from bot.db.reviews import ConversationIndex, ConversationIntent, IndexCheckpoint
 from bot.db.session import make_engine
-from bot.health import serve_health
 from bot.indexer import RECONCILE_EVERY
 from bot.indexer.database import IndexDatabase, pause
 from bot.indexer.events_table import EventsTableFeed
 from bot.indexer.figures import Figures
 from bot.indexer.rabbitmq import BrokerConfigError, RabbitFeed
-from bot.settings import Settings, get_settings
 
 log = logging.getLogger("bot.indexer")
 

@@ -30,8 +30,8 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot import answer_model, sentence_encoder
-from bot.answer_model import (
+from bot.intake import answer_model, sentence_encoder
+from bot.intake.answer_model import (
     ANSWERS_DIR,
     CORRECTION_THRESHOLD,
     THRESHOLD,
@@ -40,8 +40,8 @@ from bot.answer_model import (
     examples_fingerprint,
     load_examples,
 )
+from bot.intake.recommendation import SIDES
 from bot.nlu.trained import PickledComponent
-from bot.recommendation import SIDES
 
 ANSWERS = "answers"
 OPEN_QUESTION = "open_question"

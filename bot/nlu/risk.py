@@ -1,6 +1,6 @@
 """NLU component: the learned risk model, read on every visitor message.
 
-It attaches the model's reading (`bot.risk_model.RiskReading`) to each message, for the
+It attaches the model's reading (`bot.intake.risk_model.RiskReading`) to each message, for the
 message guard (`bot.nlu.guard.MessageGuard`, next in the pipeline) to weigh beside the
 red-flag patterns and the intent classifier. Training reads `data/safety/*.yml` and, as
 background that is never an emergency, the examples of every other intent and the
@@ -19,10 +19,10 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot import answer_model, risk_model, sentence_encoder
-from bot.answer_model import ANSWERS_DIR, load_examples
+from bot.intake import answer_model, risk_model, sentence_encoder
+from bot.intake.answer_model import ANSWERS_DIR, load_examples
+from bot.intake.risk_model import SAFETY_DIR, RiskModel, load_safety_examples, safety_fingerprint
 from bot.nlu.trained import PickledComponent
-from bot.risk_model import SAFETY_DIR, RiskModel, load_safety_examples, safety_fingerprint
 
 READING = "risk_reading"  # the model's RiskReading on the message (not in the output)
 MODEL_FILE = "risk_model.pkl"

@@ -26,9 +26,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.risk import background_texts
-from bot.nlu.trained import PickledComponent
-from bot.scope_model import (
+from bot.intake.scope_model import (
     OUT,
     SCOPE_DIR,
     THRESHOLD,
@@ -36,6 +34,8 @@ from bot.scope_model import (
     load_scope_examples,
     scope_fingerprint,
 )
+from bot.nlu.risk import background_texts
+from bot.nlu.trained import PickledComponent
 
 SCOPE = "out_of_scope_probability"  # in the parse data
 MODEL_FILE = "scope_model.pkl"
@@ -55,14 +55,14 @@ class ScopeReader(PickledComponent[ScopeModel]):
     @classmethod
     def get_default_config(cls) -> dict[str, Any]:
         """How sure the model must be, where the assessment answers and the look-alikes are."""
-        from bot.answer_model import ANSWERS_DIR
+        from bot.intake.answer_model import ANSWERS_DIR
 
         return {"threshold": THRESHOLD, "answers": str(ANSWERS_DIR), "directory": str(SCOPE_DIR)}
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """Retrain when the answers, the look-alikes or the code change (Rasa sees none)."""
-        from bot import answer_model, scope_model, sentence_encoder
+        from bot.intake import answer_model, scope_model, sentence_encoder
 
         modules = (scope_model, answer_model, sentence_encoder)
         code = "".join(Path(str(m.__file__)).read_text() for m in modules)

@@ -28,9 +28,9 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.core.settings import get_settings
 from bot.db.locks import ConversationLock
 from bot.db.session import make_engine
-from bot.settings import get_settings
 
 T = TypeVar("T")
 

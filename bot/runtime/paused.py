@@ -11,7 +11,7 @@ from rasa.shared.core.constants import USER_INTENT_RESTART
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_TYPE, INTENT_NAME_KEY
 
-from bot.emergency import RED_FLAG
+from bot.intake.emergency import RED_FLAG
 
 
 def red_flagged(parse_data: dict[str, Any]) -> bool:

@@ -13,8 +13,8 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.emergency import SAFETY_NOTE
-from bot.risk import MODERATE, from_parse_data
+from bot.intake.emergency import SAFETY_NOTE
+from bot.intake.risk import MODERATE, from_parse_data
 
 _run_action_extract_slots = MessageProcessor.run_action_extract_slots
 

@@ -17,9 +17,9 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from bot.conversations.privacy import erase_conversation
+from bot.core.settings import get_settings
 from bot.db.session import normalize_url, session_scope, sqlite_pragmas
-from bot.privacy import erase_conversation
-from bot.settings import get_settings
 
 DELETION_SLOT = "deletion_requested"  # set by action_delete_my_data
 

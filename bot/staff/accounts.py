@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import audit
+from bot.core.settings import get_settings
+from bot.db import audit
 from bot.db.models import utcnow
 from bot.db.staff import ROLES, USERNAME_PATTERN, StaffUser
-from bot.settings import get_settings
 from bot.staff.passwords import (
     check_password_policy,
     dummy_hash,

@@ -28,10 +28,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.core.settings import Settings, get_settings
 from bot.db.models import utcnow
 from bot.db.session import session_factory
 from bot.handoff.conversation import Conversation
-from bot.settings import Settings, get_settings
 from bot.staff.encoded_ids import EncodedConversationIds
 from bot.staff.views import (
     admin,

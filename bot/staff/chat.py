@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from bot.conversations.transcript import BotMessage, Item, VisitorMessage
 from bot.db.handoffs import Handoff
 from bot.db.staff import StaffUser
-from bot.emergency import ACUTE, CRISIS
 from bot.handoff import state
-from bot.risk import HIGH, Assessment
+from bot.intake.emergency import ACUTE, CRISIS
+from bot.intake.risk import HIGH, Assessment
 
 FLAG_LABELS = {
     CRISIS: "Crisis — the assistant sent 988 (and 911 for immediate danger)",

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from bot.core.settings import get_settings
 from bot.db.models import utcnow
 from bot.db.staff import StaffSession, StaffUser
-from bot.settings import get_settings
 
 TOKEN_BYTES = 32
 

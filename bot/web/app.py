@@ -36,8 +36,8 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from bot.paths import ROOT
-from bot.settings import get_settings
+from bot.core.paths import ROOT
+from bot.core.settings import get_settings
 from bot.web.headers import SecurityHeaders
 
 WEB = ROOT / "web"

@@ -62,10 +62,10 @@ def make_tracker(domain: dict[str, Any]):
 @pytest.fixture
 def database(tmp_path, monkeypatch: pytest.MonkeyPatch):
     """A migrated SQLite database with the default availability, used as DATABASE_URL."""
-    from bot.availability import seed_if_empty
+    from bot.booking.availability import seed_if_empty
+    from bot.core.settings import get_settings
     from bot.db.migrate import upgrade
     from bot.db.session import dispose_engines, session_scope
-    from bot.settings import get_settings
 
     url = f"sqlite:///{tmp_path / 'actions.db'}"
     monkeypatch.setenv("DATABASE_URL", url)

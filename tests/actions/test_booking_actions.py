@@ -14,8 +14,8 @@ from actions.booking import (
     utcnow,
 )
 from actions.leads import ActionSaveLead, ValidateLeadForm
-from bot import availability
-from bot.booking import book
+from bot.booking import availability
+from bot.booking.calls import book
 from bot.db.models import Booking, Lead
 from bot.db.repository import create_lead
 from bot.db.session import session_scope

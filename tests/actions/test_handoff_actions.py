@@ -12,13 +12,13 @@ from sqlalchemy import select, update
 
 import actions.handoff
 from actions.handoff import ActionHandback, ActionHandoffFallback, ActionRequestHuman
-from bot.availability import set_weekly_hours
+from bot.booking.availability import set_weekly_hours
+from bot.core.settings import get_settings
 from bot.db.handoffs import Handoff
 from bot.db.models import CallbackRequest, Navigator, OutboxMessage
 from bot.db.session import session_scope
 from bot.db.staff import StaffUser
 from bot.handoff import notices, state
-from bot.settings import get_settings
 
 MONDAY = datetime(2030, 1, 7, 15, 30, tzinfo=timezone.utc)  # 10:30 New York, 07:30 Los Angeles
 SATURDAY = datetime(2030, 1, 5, 15, 30, tzinfo=timezone.utc)

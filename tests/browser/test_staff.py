@@ -17,9 +17,9 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from bot.core.settings import Settings
 from bot.db.reviews import Annotation
 from bot.db.session import dispose_engines
-from bot.settings import Settings
 from tests.browser.conftest import served
 from tests.staff.seed import PASSWORD, Seeded, build
 from tests.support.servers import ROOT

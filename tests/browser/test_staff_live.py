@@ -16,13 +16,13 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from bot.core.settings import Settings
 from bot.db.models import utcnow
 from bot.db.session import dispose_engines, session_scope
 from bot.db.staff import StaffUser
-from bot.emergency import CRISIS
 from bot.handoff import state, takeover
 from bot.handoff.conversation import Conversation
-from bot.settings import Settings
+from bot.intake.emergency import CRISIS
 from tests.browser.conftest import served
 from tests.staff.rasa_stand_in import RasaStandIn, visitor_says, waiting_visitor
 from tests.staff.seed import PASSWORD, build

@@ -18,9 +18,9 @@ from uuid import uuid4
 import pytest
 from playwright.sync_api import Page, expect
 
+from bot.core.settings import Settings
 from bot.db.session import dispose_engines, session_scope
 from bot.handoff import state
-from bot.settings import Settings
 from tests.browser.conftest import WebApp, served
 from tests.browser.test_widget import Widget
 from tests.support.servers import ROOT, Servers

@@ -7,7 +7,7 @@ import pytest
 from supervisor.options import ServerOptions
 
 from bot.cli.supervise import config_path, supervisor_env
-from bot.settings import Settings
+from bot.core.settings import Settings
 from tests.cluster.support import HAPROXY_CFG, haproxy_binary
 
 EMBEDDED = {"rasa", "actions", "outbox", "indexer", "web", "staff"}

@@ -4,10 +4,10 @@ import requests
 from sqlalchemy.orm import sessionmaker
 from starlette.testclient import TestClient
 
+from bot.core.health import serve_health
+from bot.core.settings import Settings
 from bot.db.session import make_engine
-from bot.health import serve_health
-from bot.outbox import Heartbeat, health_check
-from bot.settings import Settings
+from bot.mail.outbox import Heartbeat, health_check
 from bot.staff.app import create_app as staff_app
 from bot.web.app import create_app as web_app
 from tests.cluster.support import free_ports

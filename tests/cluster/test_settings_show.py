@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.config import effective, without_password
-from bot.settings import Settings
+from bot.core.settings import Settings
 from tests.cluster.support import ROOT
 
 

@@ -8,11 +8,11 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.settings import get_settings
 from bot.db.migrate import upgrade
 from bot.db.models import Lead, Navigator
 from bot.db.session import dispose_engines, make_engine
 from bot.db.staff import StaffUser
-from bot.settings import get_settings
 from bot.staff.accounts import create_user
 from tests.support.services import require_postgres
 from tests.support.team import STAFF_URL

@@ -14,9 +14,9 @@ from bot.cli import main
 from bot.conversations.annotations import ExportResult, export_annotations
 from bot.conversations.events import load_events
 from bot.conversations.review import annotate
+from bot.core.paths import DATA, ROOT
+from bot.core.settings import get_settings
 from bot.db.staff import AuditEntry, StaffUser
-from bot.paths import DATA, ROOT
-from bot.settings import get_settings
 from bot.staff.accounts import create_user
 from tests.support.conversations import Script, write_conversation
 

@@ -8,7 +8,6 @@ import pytest
 import yaml
 from sqlalchemy.orm import Session
 
-from bot.answer_model import ANSWERS_DIR
 from bot.conversations.annotations import (
     AnswerExport,
     export_answer_annotations,
@@ -17,7 +16,8 @@ from bot.conversations.annotations import (
 )
 from bot.conversations.review import annotate_answer
 from bot.db.staff import StaffUser
-from bot.recommendation import ASSESSMENT_SLOTS
+from bot.intake.answer_model import ANSWERS_DIR
+from bot.intake.recommendation import ASSESSMENT_SLOTS
 from tests.support import labels as shared
 
 # The answer training data the export is checked against (a stand-in for data/answers).

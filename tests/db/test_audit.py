@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.audit import GENESIS_HASH, AuditReport, parse_anchor, record, tail, verify
+from bot.db.audit import GENESIS_HASH, AuditReport, parse_anchor, record, tail, verify
 from bot.db.staff import AuditEntry
 
 

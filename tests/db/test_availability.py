@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from bot import availability
+from bot.booking import availability
 from bot.cli import main as cli
 from bot.db.migrate import upgrade
 from bot.db.session import session_scope
@@ -60,7 +60,7 @@ def test_cli_reports_unknown_navigator(
     seeded: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", seeded)
-    from bot.settings import get_settings
+    from bot.core.settings import get_settings
 
     get_settings.cache_clear()
     try:

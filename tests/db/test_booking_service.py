@@ -1,4 +1,4 @@
-"""Booking, moving and cancelling through bot.booking, with the emails they queue."""
+"""Booking, moving and cancelling through bot.booking.calls, with the emails they queue."""
 
 from datetime import datetime, timezone
 
@@ -6,7 +6,8 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from bot import availability, booking
+from bot.booking import availability
+from bot.booking import calls as booking
 from bot.db.migrate import upgrade
 from bot.db.models import Booking, Lead, OutboxMessage
 from bot.db.repository import SlotTaken, create_lead, find_booking

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.availability import add_time_off, navigators_on_duty, team_back_at
+from bot.booking.availability import add_time_off, navigators_on_duty, team_back_at
 from bot.db.handoffs import Handoff
 from bot.db.models import Navigator, OutboxMessage
 from bot.db.staff import StaffUser

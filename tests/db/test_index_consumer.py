@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversations.events import events_table, load_events
 from bot.conversations.index import index_conversations
+from bot.conversations.privacy import erase_conversation
 from bot.conversations.stats import dashboard
 from bot.db.reviews import ConversationIndex
 from bot.indexer.database import IndexDatabase
@@ -30,7 +31,6 @@ from bot.indexer.events_table import (
 )
 from bot.indexer.figures import Figures
 from bot.indexer.service import Indexer
-from bot.privacy import erase_conversation
 from tests.support.conversations import (
     T0,
     assessment_conversation,
@@ -267,7 +267,7 @@ def test_the_status_and_rebuild_commands(
     import json
 
     from bot.cli import main
-    from bot.settings import get_settings
+    from bot.core.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", migrated_url)
     get_settings.cache_clear()

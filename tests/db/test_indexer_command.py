@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from bot.paths import ROOT
+from bot.core.paths import ROOT
 from tests.support.conversations import emergency_conversation, write_conversation
 from tests.support.indexing import index_differences
 

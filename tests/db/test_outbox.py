@@ -19,11 +19,12 @@ from icalendar import Calendar
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from bot.booking.invites import booking_invite
+from bot.core.settings import Settings
 from bot.db.models import OutboxMessage
 from bot.db.repository import enqueue_message
-from bot.invites import booking_invite
-from bot.mailer import SmtpConfig, config_from_env
-from bot.outbox import (
+from bot.mail.mailer import SmtpConfig, config_from_env
+from bot.mail.outbox import (
     BASE_DELAY,
     JITTER,
     LEASE,
@@ -35,7 +36,6 @@ from bot.outbox import (
     deliver_due,
     run_forever,
 )
-from bot.settings import Settings
 
 NOW = datetime(2030, 3, 1, 9, 0, tzinfo=timezone.utc)
 SENDER = "calls@pilotrock.example"

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cli import main
+from bot.conversations.privacy import erase_conversation, purge_older_than
+from bot.core.settings import get_settings
 from bot.db.models import Booking, Lead
 from bot.db.staff import AuditEntry
-from bot.privacy import erase_conversation, purge_older_than
-from bot.settings import get_settings
 from tests.support.conversations import (
     booked_conversation,
     follow_up,

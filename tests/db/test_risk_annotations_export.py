@@ -15,7 +15,7 @@ from bot.conversations.annotations import (
 )
 from bot.conversations.review import annotate_risk
 from bot.db.staff import StaffUser
-from bot.risk_model import SafetyExample, load_safety_examples
+from bot.intake.risk_model import SafetyExample, load_safety_examples
 from tests.support import labels as shared
 
 # The safety training data the export is checked against (a stand-in for data/safety).

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from bot.core.settings import get_settings
 from bot.db.models import utcnow
 from bot.db.staff import StaffUser
-from bot.settings import get_settings
 from bot.staff import accounts
 from bot.staff.accounts import LoginFailed, authenticate, create_user
 from bot.staff.passwords import check_password_policy, needs_rehash, verify_password

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.cli import main
+from bot.core.settings import get_settings
 from bot.db.session import session_scope
-from bot.settings import get_settings
 from bot.staff.accounts import LoginFailed, authenticate, list_users
 
 PASSWORD = "Good pass 1234"

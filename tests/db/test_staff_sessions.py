@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.core.settings import get_settings
 from bot.db.models import utcnow
 from bot.db.staff import StaffSession, StaffUser
-from bot.settings import get_settings
 from bot.staff import accounts
 from bot.staff.sessions import end_session, end_user_sessions, load_session, start_session
 

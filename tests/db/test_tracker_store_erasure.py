@@ -7,9 +7,9 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import select
 
+from bot.core.settings import get_settings
 from bot.db.staff import AuditEntry
 from bot.runtime.tracker_store import ProjectSQLTrackerStore
-from bot.settings import get_settings
 from tests.support.conversations import (
     Script,
     at,

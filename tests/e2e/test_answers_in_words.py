@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.recommendation import SIDES
+from bot.intake.recommendation import SIDES
 from tests.support.assessment import (
     accuracy,
     button,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot import availability
+from bot.booking import availability
 from bot.db.session import session_scope
 from tests.support.servers import Servers
 

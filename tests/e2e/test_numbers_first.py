@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.conversations.index import refresh_index
+from bot.conversations.risk_alerts import RISK_KIND
 from bot.db.models import OutboxMessage
 from bot.db.reviews import ConversationIndex
 from bot.db.session import session_scope
-from bot.handoff.alerts import RISK_KIND
 from tests.e2e.test_booking import fill_lead_form, slot_buttons, text_of
 from tests.support.assessment import open_question, reach
 from tests.support.servers import Servers
@@ -84,7 +84,7 @@ def test_during_a_takeover_the_bot_still_gives_the_numbers(servers: Servers) -> 
 
 
 def test_a_moderate_reading_gets_one_line_then_the_normal_reply(servers: Servers) -> None:
-    from bot.emergency import SAFETY_NOTE
+    from bot.intake.emergency import SAFETY_NOTE
 
     for text in (
         "honestly some days i wonder if everyone would be fine without me. what does it cost?",

@@ -30,14 +30,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bot.conversations.events import events_table
+from bot.core.paths import ROOT
+from bot.core.settings import get_settings
 from bot.db.migrate import upgrade
 from bot.db.reviews import ConversationIndex
 from bot.indexer.broker import ProjectPikaEventBroker
 from bot.indexer.rabbitmq import RabbitFeed, announced, read_notice
 from bot.indexer.service import Indexer, index_database
-from bot.paths import ROOT
 from bot.runtime.tracker_store import connection_fields
-from bot.settings import get_settings
 from tests.support.conversations import (
     assessment_conversation,
     at,

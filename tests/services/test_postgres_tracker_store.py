@@ -15,8 +15,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from bot.core.settings import get_settings
 from bot.runtime.tracker_store import ProjectSQLTrackerStore, connection_fields
-from bot.settings import get_settings
 from tests.support.conversations import domain
 from tests.support.services import require_postgres
 

@@ -24,9 +24,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
+from bot.core.settings import Settings
 from bot.db.session import dispose_engines, make_engine
 from bot.db.staff import StaffUser
-from bot.settings import Settings
 from bot.staff.app import create_app
 from bot.staff.sessions import start_session
 from tests.staff.rasa_stand_in import RasaStandIn, waiting_visitor

@@ -22,10 +22,10 @@ import httpx
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event
 from sqlalchemy.orm import Session
 
+from bot.core.settings import Settings
 from bot.db.session import make_engine
 from bot.handoff import notices, state
 from bot.handoff.conversation import Conversation
-from bot.settings import Settings
 from tests.support.conversations import Script, greeting, write_conversation
 from tests.support.servers import free_port
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.availability import add_time_off, set_override, set_weekly_hours
+from bot.booking.availability import add_time_off, set_override, set_weekly_hours
 from bot.conversations.events import events_table
 from bot.db.migrate import upgrade
 from bot.db.models import Navigator, OutboxMessage

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from starlette.testclient import TestClient
 
+from bot.core.settings import Settings
 from bot.db.reviews import Annotation
 from bot.db.staff import AuditEntry
-from bot.settings import Settings
 from bot.staff.app import create_app
 from tests.db.conftest import database_url, pg_admin  # noqa: F401 (fixtures)
 from tests.staff.conftest import Clock, form_token, log_in

@@ -13,13 +13,13 @@ from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.answer_model import load_examples
 from bot.conversations.annotations import normalise
 from bot.conversations.events import events_table, load_events
+from bot.core.paths import DATA
 from bot.db.reviews import RiskAnnotation
 from bot.db.staff import AuditEntry
-from bot.paths import DATA
-from bot.risk_model import SafetyExample, load_safety_examples
+from bot.intake.answer_model import load_examples
+from bot.intake.risk_model import SafetyExample, load_safety_examples
 from tests.staff.conftest import Staff
 from tests.support.conversations import Script, at, greeting, write_conversation
 from tests.support.indexing import index_pending

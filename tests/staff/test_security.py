@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
+from bot.core.settings import Settings
 from bot.db.reviews import ConversationTag
 from bot.db.staff import AuditEntry, StaffSession, StaffUser
-from bot.settings import Settings
 from bot.staff.app import create_app
 from bot.staff.csrf import LOGIN_COOKIE
 from tests.staff.conftest import Clock, Staff, form_token, log_in

@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 
-from bot.answer_model import NONE, THRESHOLD, Reading
-from bot.emergency import SAFETY_NOTE
-from bot.recommendation import ASSESSMENT_SLOTS, SIDES
+from bot.intake.answer_model import NONE, THRESHOLD, Reading
+from bot.intake.emergency import SAFETY_NOTE
+from bot.intake.recommendation import ASSESSMENT_SLOTS, SIDES
 from tests.support.servers import ROOT, Servers
 
 HELDOUT = ROOT / "tests" / "nlu"

@@ -25,8 +25,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 from supervisor.xmlrpc import SupervisorTransport
 
-from bot.paths import ROOT
-from bot.settings import Settings
+from bot.core.paths import ROOT
+from bot.core.settings import Settings
 from tests.support.servers import (
     Awaited,
     StartupError,

@@ -45,8 +45,8 @@ from bot.conversations.events import (
     load_events,
     to_event,
 )
-from bot.paths import ROOT
-from bot.recommendation import recommend
+from bot.core.paths import ROOT
+from bot.intake.recommendation import recommend
 from bot.runtime.tracker_store import connection_fields
 
 T0 = datetime(2025, 3, 3, 15, 0, tzinfo=timezone.utc)  # a Monday, 15:00 UTC

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from bot.emergency import (
+from bot.intake.emergency import (
     ACUTE_MESSAGES,
     CRISIS_MESSAGES,
     SAFETY_NOTE,

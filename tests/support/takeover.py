@@ -15,13 +15,13 @@ from uuid import uuid4
 
 from sqlalchemy import delete, select
 
+from bot.core.settings import Settings
 from bot.db.models import Navigator, OutboxMessage, WeeklyHours
 from bot.db.session import session_scope
 from bot.db.staff import StaffUser
 from bot.handoff import takeover
 from bot.handoff.alerts import KIND as ALERT_KIND
 from bot.handoff.conversation import Conversation, staff_event
-from bot.settings import Settings
 from bot.staff.accounts import create_user
 from tests.support.servers import Servers
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session
 
-from bot.availability import set_weekly_hours
+from bot.booking.availability import set_weekly_hours
 from bot.db.models import Navigator
 
 MONDAY = datetime(2030, 1, 7, 15, 30, tzinfo=timezone.utc)  # 10:30 New York, 07:30 Los Angeles

@@ -15,9 +15,9 @@ from ruamel.yaml import YAML
 
 from bot.channels.telegram import TelegramInput
 from bot.channels.telegram_config import SECRET_HEADER, TelegramConfig
+from bot.core.settings import get_settings
 from bot.db.migrate import upgrade
 from bot.runtime.lock_store import ProjectLockStore
-from bot.settings import get_settings
 from tests.support.servers import ROOT, Servers, missing_prerequisites, running_servers
 from tests.telegram.fake_bot_api import BOT_USER, FakeBotApi
 

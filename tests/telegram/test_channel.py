@@ -15,8 +15,8 @@ from bot.channels.telegram import TelegramInput, command_of
 from bot.channels.telegram_config import SECRET_HEADER, SECRET_PATTERN, TelegramConfig
 from bot.channels.telegram_format import KEY_PREFIX
 from bot.channels.telegram_turns import TURN_PREFIX
+from bot.core.settings import get_settings
 from bot.runtime.lock_store import ProjectLockStore
-from bot.settings import get_settings
 from tests.telegram.conftest import SECRET, Collector, make_channel
 from tests.telegram.fake_bot_api import FakeBotApi, plain
 from tests.telegram.updates import (

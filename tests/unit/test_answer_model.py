@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import yaml
 
-from bot.answer_model import (
+from bot.intake.answer_model import (
     NONE,
     Reading,
     by_position,
@@ -15,8 +15,8 @@ from bot.answer_model import (
     load_examples,
     normalise,
 )
-from bot.recommendation import SIDES
-from bot.sentence_encoder import embed_all
+from bot.intake.recommendation import SIDES
+from bot.intake.sentence_encoder import embed_all
 
 ROOT = Path(__file__).resolve().parents[2]
 HELDOUT = ROOT / "tests" / "nlu"

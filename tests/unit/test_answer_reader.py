@@ -9,7 +9,7 @@ from rasa.shared.core.events import ActiveLoop, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.answer_model import NONE, Reading
+from bot.intake.answer_model import NONE, Reading
 from bot.nlu.answers import AnswerReader
 from bot.nlu.guard import MessageGuard
 

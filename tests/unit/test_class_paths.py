@@ -11,7 +11,7 @@ from rasa.core.tracker_store import TrackerStore
 from rasa.engine.graph import GraphComponent
 from ruamel.yaml import YAML
 
-from bot.paths import ROOT
+from bot.core.paths import ROOT
 
 ENDPOINT_KINDS = {
     "tracker_store": TrackerStore,

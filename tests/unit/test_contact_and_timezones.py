@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.contact import clean_name, display_phone, find_email, find_phone, proves_contact
-from bot.timezones import is_valid_zone, to_timezone
+from bot.booking.contact import clean_name, display_phone, find_email, find_phone, proves_contact
+from bot.booking.timezones import is_valid_zone, to_timezone
 
 
 @pytest.mark.parametrize(

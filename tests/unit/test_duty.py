@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from bot.scheduling import NavigatorSchedule, format_moment, next_on_duty, on_duty, working_spans
+from bot.booking.scheduling import (
+    NavigatorSchedule,
+    format_moment,
+    next_on_duty,
+    on_duty,
+    working_spans,
+)
 
 NEW_YORK = "America/New_York"
 NINE_TO_FIVE = [(time(9), time(17))]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.example_files import fingerprint, read_mapping, yaml_files
+from bot.intake.example_files import fingerprint, read_mapping, yaml_files
 
 
 def test_only_yml_files_in_name_order_and_none_for_a_missing_folder(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from bot.invites import booking_invite, cancellation_invite, event_uid
-from bot.mailer import build_message
+from bot.booking.invites import booking_invite, cancellation_invite, event_uid
+from bot.mail.mailer import build_message
 
 REFERENCE = "PR-7KQ4M2"
 STARTS = datetime(2030, 3, 4, 9, 0, tzinfo=ZoneInfo("America/Denver"))  # 16:00 UTC

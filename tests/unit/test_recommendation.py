@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from bot.explanations import explain
-from bot.recommendation import recommend
+from bot.intake.explanations import explain
+from bot.intake.recommendation import recommend
 
 SIMPLE = {"scope": "bounded", "decisions": "one_time", "need": "answer", "support": "has_support"}
 COMPLEX = {"scope": "complex", "decisions": "many", "need": "navigate", "support": "alone"}

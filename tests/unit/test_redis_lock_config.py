@@ -6,8 +6,8 @@ import pytest
 from rasa.core.lock_store import LockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.core.settings import get_settings
 from bot.runtime.lock_store import RedisTicketLockStore, redis_options
-from bot.settings import get_settings
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
-from bot.emergency import SAFETY_NOTE
-from bot.risk import assess, from_parse_data
-from bot.risk_model import (
+from bot.intake.emergency import SAFETY_NOTE
+from bot.intake.risk import assess, from_parse_data
+from bot.intake.risk_model import (
     RiskReading,
     SafetyExample,
     check_labels,
@@ -18,8 +18,8 @@ from bot.risk_model import (
     parse_safety_file,
     segments,
 )
+from bot.intake.safety import RedFlag
 from bot.runtime.safety_note import note_events
-from bot.safety import RedFlag
 
 ROOT = Path(__file__).resolve().parents[2]
 CRISIS_FLAG = RedFlag("crisis", "suicidal_thoughts", "kill myself")

@@ -5,8 +5,8 @@ from rasa.shared.core.events import UserUttered
 
 from bot.conversations.summary import summarise
 from bot.conversations.transcript import build_transcript
-from bot.risk import Assessment as Risk
-from bot.risk import stored_assessment as risk_of
+from bot.intake.risk import Assessment as Risk
+from bot.intake.risk import stored_assessment as risk_of
 from bot.staff.chat import FLAG_LABELS, FLAGGED, MODERATE, POSSIBLE, emergency_label
 from tests.support.conversations import Script, emergency_conversation, greeting, stored_events
 from tests.support.risk import risk, risky

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.safety import DEFAULT_PATTERNS, RedFlag, RedFlagGuard, default_guard
+from bot.intake.safety import DEFAULT_PATTERNS, RedFlag, RedFlagGuard, default_guard
 
 SAFETY_SET = Path(__file__).resolve().parents[1] / "safety" / "red_flag_set.yml"
 DATA = yaml.safe_load(SAFETY_SET.read_text(encoding="utf-8"))

@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.scheduling import NavigatorSchedule, Policy, Slot, format_slot, free_slots, parse_timezone
+from bot.booking.scheduling import (
+    NavigatorSchedule,
+    Policy,
+    Slot,
+    format_slot,
+    free_slots,
+    parse_timezone,
+)
 
 NINE_TO_FIVE = [(time(9), time(17))]
 WEEKDAYS = {weekday: NINE_TO_FIVE for weekday in range(5)}

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.paths import DATA
-from bot.scope_model import (
+from bot.core.paths import DATA
+from bot.intake.scope_model import (
     SCOPE_DIR,
     ScopeModel,
     load_scope_examples,

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.channels import session_tokens
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 SECRET = "test-widget-secret-0123456789abcdef"
 

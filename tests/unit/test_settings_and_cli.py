@@ -7,7 +7,7 @@ import yaml
 from pydantic import ValidationError
 
 from bot.cli import servers as cli
-from bot.settings import Settings, get_settings
+from bot.core.settings import Settings, get_settings
 
 
 def test_placeholder_token_is_refused_in_production() -> None:

@@ -1,6 +1,6 @@
 """The lead warmth score and its reasons."""
 
-from bot.warmth import Signals, warmth
+from bot.booking.warmth import Signals, warmth
 
 
 def test_a_cold_lead_scores_zero() -> None:

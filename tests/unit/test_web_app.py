@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from bot.paths import ROOT
-from bot.settings import get_settings
+from bot.core.paths import ROOT
+from bot.core.settings import get_settings
 from bot.web import app as web
 from bot.web.app import create_app
 

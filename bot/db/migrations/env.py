@@ -5,10 +5,10 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from bot.core.settings import get_settings
 from bot.db.migrate import include_object
 from bot.db.models import Base, UTCDateTime
 from bot.db.session import make_engine, normalize_url
-from bot.settings import get_settings
 
 MIGRATION_LOCK_ID = 7_411_002  # PostgreSQL advisory lock taken while migrating
 

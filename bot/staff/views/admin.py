@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot import audit
+from bot.db import audit
 from bot.db.staff import ROLES
 from bot.staff import accounts
 from bot.staff.permissions import ROLE_PERMISSIONS, Permission

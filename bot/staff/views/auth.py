@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot import audit
 from bot.conversations.review import actor_of
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.db import audit
 from bot.staff.accounts import LOGIN_FAILED_MESSAGE, LoginFailed, authenticate
 from bot.staff.csrf import FIELD, LOGIN_COOKIE, check_login_token, new_login_token
 from bot.staff.sessions import end_session, start_session

@@ -11,8 +11,8 @@ from sqlalchemy.orm import selectinload
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.availability import DAYS, parse_window, set_override, set_weekly_hours
-from bot.availability import add_time_off as add_time_off_interval
+from bot.booking.availability import DAYS, parse_window, set_override, set_weekly_hours
+from bot.booking.availability import add_time_off as add_time_off_interval
 from bot.db.models import DateOverride, Navigator, TimeOff
 from bot.staff.permissions import Permission
 from bot.staff.views.base import Context, redirect, requires

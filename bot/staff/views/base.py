@@ -21,11 +21,11 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from bot import audit
 from bot.conversations.review import ConversationNotFoundError, actor_of
+from bot.core.settings import Settings
+from bot.db import audit
 from bot.db.staff import StaffSession, StaffUser
 from bot.handoff.state import waiting_count
-from bot.settings import Settings
 from bot.staff.chat import emergency_label
 from bot.staff.csrf import FIELD, tokens_match
 from bot.staff.encoded_ids import conversation_url, decoded_id

@@ -28,6 +28,7 @@ from bot.conversations.inbox import (
     live_window_start,
 )
 from bot.conversations.masking import Masker, mask_transcript
+from bot.conversations.privacy import erase_conversation
 from bot.conversations.transcript import (
     ActionRun,
     BotMessage,
@@ -46,9 +47,8 @@ from bot.db.reviews import (
     RISK_LABELS,
     answer_values,
 )
-from bot.privacy import erase_conversation
-from bot.recommendation import ASSESSMENT_SLOTS
-from bot.risk import ALERT_LEVELS
+from bot.intake.recommendation import ASSESSMENT_SLOTS
+from bot.intake.risk import ALERT_LEVELS
 from bot.staff.chat import live_state
 from bot.staff.encoded_ids import conversation_url
 from bot.staff.permissions import Permission

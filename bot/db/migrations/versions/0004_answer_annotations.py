@@ -15,7 +15,7 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Each question's two values and "none" (bot.recommendation.SIDES when this was written).
+# Each question's two values and "none" (bot.intake.recommendation.SIDES when this was written).
 VALUE_FITS_QUESTION = (
     "(question = 'scope' AND value IN ('bounded', 'complex', 'none'))"
     " OR (question = 'decisions' AND value IN ('one_time', 'many', 'none'))"

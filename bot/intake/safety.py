@@ -17,7 +17,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-DEFAULT_PATTERNS = Path(__file__).resolve().parent.parent / "data" / "patterns" / "red_flags.yml"
+DEFAULT_PATTERNS = Path(__file__).resolve().parents[2] / "data" / "patterns" / "red_flags.yml"
 ACUTE = "acute"
 CRISIS = "crisis"
 KINDS = (CRISIS, ACUTE)  # most urgent first

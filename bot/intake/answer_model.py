@@ -3,7 +3,7 @@
 For each question it predicts one of the question's two values or "none" (not an answer),
 with a probability. Features are word and character n-grams of a normalised text in which
 words after a negation carry a `not_` mark ("not alone" differs from "alone"), and the
-text's sentence embedding (`bot.sentence_encoder`, all-MiniLM-L6-v2) for meaning beyond
+text's sentence embedding (`bot.intake.sentence_encoder`, all-MiniLM-L6-v2) for meaning beyond
 the words seen in training; the classifier is a class-balanced logistic regression per
 question. Trained by `rasa train` through
 `bot.nlu.answers.AnswerReader`; the examples live in `data/answers/<question>.yml`.
@@ -22,10 +22,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from bot.example_files import fingerprint, read_mapping, yaml_files
-from bot.paths import DATA
-from bot.recommendation import ASSESSMENT_SLOTS, SIDES
-from bot.sentence_encoder import embed_all
+from bot.core.paths import DATA
+from bot.intake.example_files import fingerprint, read_mapping, yaml_files
+from bot.intake.recommendation import ASSESSMENT_SLOTS, SIDES
+from bot.intake.sentence_encoder import embed_all
 
 NONE = "none"
 ANY_QUESTION = "any"  # an example file for every question (options named by position)

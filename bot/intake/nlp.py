@@ -5,7 +5,7 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
-from bot.paths import PATTERNS, SPACY_PIPELINE
+from bot.core.paths import PATTERNS, SPACY_PIPELINE
 
 ENTITY_PATTERNS = PATTERNS / "entities.jsonl"
 PIPELINE_NAME = "en_pilotrock"

@@ -17,14 +17,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.core.health import serve_health
+from bot.core.settings import get_settings
 from bot.db.models import OutboxMessage, utcnow
 from bot.db.session import session_factory as default_session_factory
 from bot.handoff import watcher as handoff_limits
-from bot.health import serve_health
-from bot.mailer import SmtpConfig, build_message, config_from_env, send
-from bot.settings import get_settings
+from bot.mail.mailer import SmtpConfig, build_message, config_from_env, send
 
-log = logging.getLogger("bot.outbox")  # not __main__ under `python -m`
+log = logging.getLogger("bot.mail.outbox")  # not __main__ under `python -m`
 
 MAX_ATTEMPTS = 8
 BASE_DELAY = timedelta(minutes=1)

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from bot.explanations import ANSWER_PHRASES, join_phrases
-from bot.recommendation import ASSESSMENT_SLOTS, SIDES
+from bot.intake.explanations import ANSWER_PHRASES, join_phrases
+from bot.intake.recommendation import ASSESSMENT_SLOTS, SIDES
 
 REASK = "assessment_reask"  # slot: which re-ask of which question is due (see next_reask)
 PREFILL = "prefill"  # slot: answers a described situation implies, waiting for the visitor's ok

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from bot.intent_labels import intent_label
+from bot.intake.intent_labels import intent_label
 
 RECOMMENDATION_WORDS = {
     "second_opinion": "a second opinion",

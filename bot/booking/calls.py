@@ -6,7 +6,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import availability
+from bot.booking import availability
+from bot.booking.invites import booking_invite, cancellation_invite
+from bot.booking.scheduling import Slot, format_slot
 from bot.db.models import Booking, Lead, Navigator
 from bot.db.repository import (
     SlotTaken,
@@ -14,8 +16,6 @@ from bot.db.repository import (
     create_booking,
     enqueue_message,
 )
-from bot.invites import booking_invite, cancellation_invite
-from bot.scheduling import Slot, format_slot
 
 INVITE_NAME = "pilot-rock-intro-call.ics"
 

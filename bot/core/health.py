@@ -38,7 +38,7 @@ def handler_for(check: Check) -> type[BaseHTTPRequestHandler]:
 
 def serve_health(port: int, check: Check, host: str | None = None) -> ThreadingHTTPServer:
     """Serve /health on `host:port` (default HEALTH_HOST) from a daemon thread; returns it."""
-    from bot.settings import get_settings
+    from bot.core.settings import get_settings
 
     address = (host or get_settings().health_host, port)
     server = ThreadingHTTPServer(address, handler_for(check))

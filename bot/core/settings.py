@@ -4,7 +4,7 @@ from functools import lru_cache
 
 from pydantic import BaseSettings, SecretStr, validator
 
-from bot.paths import ROOT, VAR
+from bot.core.paths import ROOT, VAR
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "dev-token-change-me"}
 
@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     telegram_base_url: str = ""  # Bot API base; empty = https://api.telegram.org/bot
     telegram_webhook_url: str = ""  # public https URL of /webhooks/telegram/webhook (set at start)
     telegram_bot_username: str = ""  # without @, for t.me links
-    # Confirmation emails (bot.mailer, the outbox worker): no host or sender = kept in the outbox.
+    # Confirmation emails (bot.mail.mailer, the outbox worker): no host or sender = kept unsent.
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_username: str = ""

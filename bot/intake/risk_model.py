@@ -2,11 +2,11 @@
 
 Classes are `acute` (physical danger now: 911), `crisis` (suicidal thoughts, self-harm, harm to
 others: 988) and `none`. Features are the answer model's: word and character n-grams of the
-negation-marked text plus the message's sentence embedding (`bot.sentence_encoder`, computed
+negation-marked text plus the message's sentence embedding (`bot.intake.sentence_encoder`, computed
 once per message and shared with the answer model). The classifier is a class-balanced
 logistic regression. Trained by `rasa train` through `bot.nlu.risk.RiskReader` on
 `data/safety/*.yml` and the intents that are never emergencies; the red-flag guard
-(`bot.safety`) stays beside it, and either one firing means risk.
+(`bot.intake.safety`) stays beside it, and either one firing means risk.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from pathlib import Path
 
 from sklearn.pipeline import Pipeline
 
-from bot.answer_model import new_classifier
-from bot.example_files import fingerprint, read_mapping, yaml_files
-from bot.paths import DATA
-from bot.risk import ACUTE, CRISIS, HIGH, LABELS, MODERATE, NONE, UNCLEAR
+from bot.core.paths import DATA
+from bot.intake.answer_model import new_classifier
+from bot.intake.example_files import fingerprint, read_mapping, yaml_files
+from bot.intake.risk import ACUTE, CRISIS, HIGH, LABELS, MODERATE, NONE, UNCLEAR
 
 SAFETY_DIR = DATA / "safety"
 # Risk probability (acute + crisis) at or above which a message gets the full emergency reply,

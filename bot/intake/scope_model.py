@@ -15,9 +15,9 @@ from pathlib import Path
 
 from sklearn.pipeline import Pipeline
 
-from bot.answer_model import new_classifier
-from bot.example_files import fingerprint, read_mapping, yaml_files
-from bot.paths import DATA
+from bot.core.paths import DATA
+from bot.intake.answer_model import new_classifier
+from bot.intake.example_files import fingerprint, read_mapping, yaml_files
 
 OUT = "out_of_scope"
 IN = "in_scope"

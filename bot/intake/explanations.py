@@ -1,6 +1,6 @@
 """Plain-language explanation of a recommendation in the visitor's own terms."""
 
-from bot.recommendation import ADVOCACY, BOTH, SECOND_OPINION, Recommendation
+from bot.intake.recommendation import ADVOCACY, BOTH, SECOND_OPINION, Recommendation
 
 # How each answer is said back to the visitor.
 ANSWER_PHRASES: dict[str, str] = {

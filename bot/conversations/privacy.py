@@ -12,8 +12,8 @@ from sqlalchemy import Table, delete, func, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot import audit
 from bot.conversations.events import events_table
+from bot.db import audit
 from bot.db.models import Booking, CallbackRequest, Lead, OutboxMessage, utcnow
 from bot.db.reviews import (
     Annotation,

@@ -2,19 +2,17 @@
 
 from dataclasses import dataclass
 
-SECOND_OPINION = "second_opinion"
-BOTH = "both"
-ADVOCACY = "advocacy"
+from bot.core.vocabulary import ADVOCACY, ASSESSMENT_SLOTS, BOTH, SECOND_OPINION, SIDES
 
-ASSESSMENT_SLOTS = ("scope", "decisions", "need", "support")
-
-# For each question: (the second-opinion side, the complex/advocacy side).
-SIDES: dict[str, tuple[str, str]] = {
-    "scope": ("bounded", "complex"),
-    "decisions": ("one_time", "many"),
-    "need": ("answer", "navigate"),
-    "support": ("has_support", "alone"),
-}
+__all__ = [
+    "ADVOCACY",
+    "ASSESSMENT_SLOTS",
+    "BOTH",
+    "SECOND_OPINION",
+    "SIDES",
+    "Recommendation",
+    "recommend",
+]
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.emergency import ACUTE, CRISIS
+from bot.intake.emergency import ACUTE, CRISIS
 
 if TYPE_CHECKING:
-    from bot.risk_model import RiskReading
-    from bot.safety import RedFlag
+    from bot.intake.risk_model import RiskReading
+    from bot.intake.safety import RedFlag
 
 NONE = "none"
 UNCLEAR = "unclear"  # risk, but acute and crisis are both likely: give both numbers

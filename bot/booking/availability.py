@@ -7,10 +7,17 @@ import yaml
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bot.booking.scheduling import (
+    NavigatorSchedule,
+    Policy,
+    Slot,
+    free_slots,
+    next_on_duty,
+    on_duty,
+)
+from bot.core.paths import DATA
 from bot.db.models import DateOverride, Navigator, TimeOff, WeeklyHours
 from bot.db.repository import bookings_between
-from bot.paths import DATA
-from bot.scheduling import NavigatorSchedule, Policy, Slot, free_slots, next_on_duty, on_duty
 
 DEFAULT_FILE = DATA / "availability.yml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -1,0 +1,1 @@
+"""Platform basics every layer may use: settings, repository paths, health endpoints."""

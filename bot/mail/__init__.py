@@ -1,0 +1,1 @@
+"""Outgoing mail: the SMTP mailer and the transactional outbox."""
