@@ -4,16 +4,9 @@
 are named in endpoints.yml and loaded by Rasa itself.
 """
 
-SUPPORTED_RASA = "3.6."
+from bot.core.rasa_version import check_installed_rasa, check_rasa_version
 
-
-def check_rasa_version(version: str) -> None:
-    """Refuse any Rasa but 3.6.x: the patches replace its private methods."""
-    if not version.startswith(SUPPORTED_RASA):
-        raise RuntimeError(
-            f"bot.runtime supports Rasa {SUPPORTED_RASA}x only, found {version}: "
-            "check every patch in bot/runtime/patches.py against that version first"
-        )
+check_installed_rasa()
 
 
 def install() -> None:

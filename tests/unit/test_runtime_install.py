@@ -1,5 +1,7 @@
 """bot.runtime.install(): all patches on the supported Rasa, none on anything else."""
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -7,6 +9,7 @@ import pytest
 import rasa
 
 from bot import runtime
+from bot.core.rasa_version import check_installed_rasa
 from bot.runtime.patches import PATCHES, Patch
 
 
@@ -74,3 +77,25 @@ def test_every_patch_names_an_existing_target_and_replacement() -> None:
     for patch in PATCHES:
         assert patch.exists(), patch.name
         assert callable(getattr(patch.new_value(), "__func__", patch.new_value()))
+
+
+@pytest.mark.parametrize("version", ["3.7.0", "4.0.1", "3.5.9", ""])
+def test_the_boundary_refuses_another_installed_rasa(version: str) -> None:
+    with pytest.raises(RuntimeError, match=f"found {version}"):
+        check_installed_rasa(version_of=lambda name: version)
+
+
+@pytest.mark.parametrize("package", ["bot.runtime", "bot.nlu", "bot.channels"])
+def test_importing_a_boundary_package_checks_the_installed_rasa(package: str) -> None:
+    fake = "import importlib.metadata as m; real = m.version; "
+    fake += "m.version = lambda name: '3.7.0' if name == 'rasa' else real(name); "
+    result = subprocess.run(
+        [sys.executable, "-c", fake + f"import {package}"], capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "supports Rasa 3.6.x only, found 3.7.0" in result.stderr
+
+
+def test_the_installed_rasa_is_the_supported_one() -> None:
+    check_installed_rasa()  # raises otherwise
+    assert rasa.__version__.startswith("3.6.")
