@@ -11,7 +11,7 @@ SPACY := var/spacy/en_pilotrock/meta.json
 NODE := node_modules/.package-lock.json
 MINILM_VERSION := 0.1.2
 TRAINING := config.yml domain.yml $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml) \
-	$(wildcard data/answers/*.yml data/safety/*.yml data/scope/*.yml data/patterns/*.yml bot/nlu/*.py) bot/intake/safety.py bot/intake/risk.py \
+	$(wildcard data/answers/*.yml data/safety/*.yml data/scope/*.yml data/patterns/*.yml bot/rasa/nlu/*.py) bot/intake/safety.py bot/intake/risk.py \
 	bot/intake/risk_model.py bot/intake/scope_model.py bot/intake/answer_model.py bot/intake/sentence_encoder.py
 
 # Python 3.10 (Rasa 3.6 refuses 3.11): PATH first, then pyenv's installs.

@@ -20,7 +20,7 @@ class ActionDeleteMyData(Action):
     ) -> list[EventType]:
         """Clear the answers and ask the tracker store to erase the conversation.
 
-        The tracker store (bot.runtime.tracker_store) deletes the conversation's events, leads,
+        The tracker store (bot.rasa.runtime.tracker_store) deletes the conversation's events, leads,
         bookings and callback requests instead of saving the tracker once this turn ends.
         """
         dispatcher.utter_message(

@@ -12,7 +12,7 @@ from sklearn.model_selection import StratifiedKFold
 from bot.core.paths import DATA
 from bot.intake.risk_model import NONE, RiskModel, SafetyExample, load_safety_examples
 from bot.intake.safety import RedFlagGuard, default_guard
-from bot.nlu.risk import RiskReader, background_texts
+from bot.rasa.nlu.risk import RiskReader, background_texts
 from tests.support.safety import alarms_by_category, load_safety, recall_by, send_cold
 from tests.support.servers import Servers
 

@@ -102,7 +102,7 @@ def check_index(findings: Findings, ledger: Ledger, engine: Engine, wait: float)
 
 def check_locks(findings: Findings, ledger: Ledger, redis_url: str) -> None:
     """No conversation lock still held by a live ticket."""
-    from bot.runtime.lock_store import RedisTicketLockStore
+    from bot.rasa.runtime.lock_store import RedisTicketLockStore
 
     store = RedisTicketLockStore(url=redis_url)
     for sender in ledger.senders:

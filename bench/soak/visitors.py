@@ -15,7 +15,7 @@ import aiohttp
 import socketio
 import yaml
 
-from bot.runtime.delivery import TRY_AGAIN
+from bot.rasa.runtime.delivery import TRY_AGAIN
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "tests" / "e2e" / "conversations_in_words.yml"
 QUESTIONS = ("scope", "decisions", "need", "support")

@@ -42,8 +42,8 @@ def endpoints_file() -> str:
 
 def register_telegram_webhook() -> None:
     """Point Telegram at TELEGRAM_WEBHOOK_URL once, before Rasa's workers start (never fatal)."""
-    from bot.channels import telegram_admin as admin
-    from bot.channels.telegram_config import TelegramConfig
+    from bot.rasa.channels import telegram_admin as admin
+    from bot.rasa.channels.telegram_config import TelegramConfig
 
     config = TelegramConfig.load()
     if not (config.token and config.webhook_url) or config.problem():
@@ -75,7 +75,7 @@ def run_rasa(_: Namespace) -> int:
         "MKL_NUM_THREADS",
     ):
         os.environ.setdefault(name, "1")
-    os.environ["SANIC_WORKERS"] = str(settings.rasa_workers)  # locks: bot.runtime.lock_store
+    os.environ["SANIC_WORKERS"] = str(settings.rasa_workers)  # locks: bot.rasa.runtime.lock_store
     args = [
         "rasa",
         "run",
@@ -99,7 +99,7 @@ def run_rasa(_: Namespace) -> int:
     register_telegram_webhook()  # here, once: every Rasa worker would otherwise do it again
     from rasa.__main__ import main as rasa_main
 
-    from bot import runtime
+    from bot.rasa import runtime
 
     runtime.install()
     sys.argv = args

@@ -59,7 +59,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def set_webhook(args: argparse.Namespace) -> int:
     """Register the webhook URL with the secret token (and the bot's command menu)."""
-    from bot.channels import telegram_admin as admin
+    from bot.rasa.channels import telegram_admin as admin
 
     config = admin.configured()
     url = args.url or config.webhook_url
@@ -72,7 +72,7 @@ def set_webhook(args: argparse.Namespace) -> int:
 
 def delete_webhook(args: argparse.Namespace) -> int:
     """Remove the webhook (needed before `poll`)."""
-    from bot.channels import telegram_admin as admin
+    from bot.rasa.channels import telegram_admin as admin
 
     config = admin.configured()
     return admin.run(config, admin.delete_webhook(config, args.drop_pending_updates))
@@ -80,7 +80,7 @@ def delete_webhook(args: argparse.Namespace) -> int:
 
 def info(_: argparse.Namespace) -> int:
     """Show the bot and its webhook as Telegram sees them."""
-    from bot.channels import telegram_admin as admin
+    from bot.rasa.channels import telegram_admin as admin
 
     config = admin.configured()
     return admin.run(config, admin.info(config))
@@ -88,8 +88,8 @@ def info(_: argparse.Namespace) -> int:
 
 def poll(args: argparse.Namespace) -> int:
     """Development: fetch updates with getUpdates and POST them to the running server."""
-    from bot.channels import telegram_admin as admin
     from bot.core.settings import get_settings
+    from bot.rasa.channels import telegram_admin as admin
 
     config = admin.configured()
     rasa_url = args.rasa_url or f"http://localhost:{get_settings().rasa_port}"

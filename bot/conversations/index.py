@@ -23,12 +23,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import StoredEvent, ensure_events_table, events_table, to_event
 from bot.conversations.risk_alerts import alert_risk
 from bot.conversations.summary import Summary, summarise
 from bot.db.models import Booking, Lead, utcnow
 from bot.db.reviews import ConversationIndex, ConversationIntent
 from bot.intake.risk import stored_assessment
+from bot.rasa.events import StoredEvent, ensure_events_table, events_table, to_event
 
 CHUNK = 200
 REFRESH_LOCK_KEY = 6_020_001  # PostgreSQL advisory lock: one index writer at a time

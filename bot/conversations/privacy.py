@@ -12,7 +12,6 @@ from sqlalchemy import Table, delete, func, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.conversations.events import events_table
 from bot.db import audit
 from bot.db.models import Booking, CallbackRequest, Lead, OutboxMessage, utcnow
 from bot.db.reviews import (
@@ -25,6 +24,7 @@ from bot.db.reviews import (
     RiskAnnotation,
 )
 from bot.db.telegram import TelegramUpdate
+from bot.rasa.events import events_table
 
 CHUNK = 500  # ids per IN (...) list, well under every database's parameter limit
 TELEGRAM_CHAT = re.compile(r"-?\d{1,19}")  # a Telegram conversation's id is its chat id

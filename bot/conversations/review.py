@@ -14,7 +14,6 @@ import yaml
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import events_table
 from bot.core.paths import ROOT
 from bot.db import audit
 from bot.db.models import utcnow
@@ -33,6 +32,7 @@ from bot.db.reviews import (
 from bot.db.staff import StaffUser
 from bot.intake.recommendation import ASSESSMENT_SLOTS
 from bot.intake.risk import stored_assessment
+from bot.rasa.events import events_table
 
 DOMAIN_FILE = ROOT / "domain.yml"
 TAG_PATTERN = re.compile(r"^[a-z0-9-]{1,40}$")

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.conversations.events import StoredEvent
 from bot.conversations.masking import mask_transcript
 from bot.conversations.transcript import (
     ActionRun,
@@ -16,6 +15,7 @@ from bot.conversations.transcript import (
     VisitorMessage,
     build_transcript,
 )
+from bot.rasa.events import StoredEvent
 
 LOW_CONFIDENCE = 0.6
 FALLBACK_INTENT = "nlu_fallback"

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from bot.conversations import speaker
-from bot.conversations.events import StoredEvent
 from bot.intake.emergency import RED_FLAG
 from bot.intake.risk import Assessment, stored_assessment
+from bot.rasa.events import StoredEvent
 
 HIDDEN_ACTIONS = {"action_listen", "action_session_start"}
 EMERGENCY_INTENT = "emergency"

@@ -21,12 +21,15 @@ class Settings(BaseSettings):
     rest_channel_enabled: bool = True
     action_server_port: int = 5055
     action_server_url: str = ""
+    # Tries per action call (bot.rasa.runtime.delivery). 1 where a proxy retries and redispatches
+    # them (the production profile's HAProxy), so one layer retries, never two.
+    action_call_attempts: int = 3
     model_path: str = str(ROOT / "models")
     run_dir: str = str(VAR)
     web_host: str = "0.0.0.0"
     web_port: int = 8080
     rasa_public_url: str = ""  # the Rasa server as browsers reach it; "" = page host:RASA_PORT
-    # Telegram channel (bot.channels.telegram): no token = the channel is off.
+    # Telegram channel (bot.rasa.channels.telegram): no token = the channel is off.
     telegram_token: str = ""  # from @BotFather
     telegram_secret_token: str = ""  # webhook secret, A-Z a-z 0-9 _ -; empty = derived from token
     telegram_base_url: str = ""  # Bot API base; empty = https://api.telegram.org/bot
@@ -50,7 +53,7 @@ class Settings(BaseSettings):
     staff_session_hours: int = 8
     staff_max_failed_logins: int = 5
     staff_lockout_minutes: int = 15
-    # Website chat (bot.channels.socketio): signs the session tokens the widget rejoins with.
+    # Website chat (bot.rasa.channels.socketio): signs the session tokens the widget rejoins with.
     widget_session_secret: SecretStr = SecretStr("dev-widget-secret-change-me")
     retention_days: int = 365  # `python -m bot retention purge` default
     # Production profile (all empty = the embedded default: SQLite, in-database locks and queue).
@@ -79,6 +82,13 @@ class Settings(BaseSettings):
         """Accept only the environments the project knows."""
         if value not in {"development", "test", "production"}:
             raise ValueError("ENVIRONMENT must be development, test or production")
+        return value
+
+    @validator("action_call_attempts")
+    def _at_least_one_attempt(cls, value: int) -> int:  # noqa: N805
+        """An action call is tried at least once, and not endlessly."""
+        if not 1 <= value <= 10:
+            raise ValueError("ACTION_CALL_ATTEMPTS must be from 1 to 10")
         return value
 
     @validator("rasa_api_token")

@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import last_visitor_message
 from bot.db import audit
 from bot.db.handoffs import Handoff
 from bot.db.staff import StaffUser
 from bot.handoff import notices, state
 from bot.handoff.conversation import Conversation, ConversationUnavailableError, staff_event
 from bot.handoff.state import HandoffError
+from bot.rasa.events import last_visitor_message
 
 MAX_MESSAGE = 1000
 HANDBACK_ACTION = "action_handback"

@@ -5,7 +5,7 @@ source of events, groups each batch by conversation and brings those conversatio
 (and their intent counts, which the dashboard sums) up to their newest stored events.
 
 Sources:
-- production (`RABBITMQ_URL` set): Rasa's RabbitMQ event broker (`bot.indexer.broker`) fans every
+- production (`RABBITMQ_URL` set): Rasa's RabbitMQ event broker (`bot.rasa.broker`) fans every
   tracker event out to the durable queue `EVENT_QUEUE`; `bot.indexer.rabbitmq` consumes it with
   manual acks, sent only after the index transaction has committed.
 - embedded default (SQLite, no RabbitMQ): `bot.indexer.events_table` tails Rasa's own `events`
@@ -19,7 +19,7 @@ the row current and changes nothing, and no figure is ever incremented, only rec
 
 Catch-up and reconciliation: the queue (or the checkpoint) keeps what arrived while the consumer
 was down. Rasa's broker can still lose events (held in a Rasa process's memory while RabbitMQ is
-unreachable, see `bot.indexer.broker`), so at start and then periodically the consumer also
+unreachable, see `bot.rasa.broker`), so at start and then periodically the consumer also
 reconciles: one grouped query finds conversations whose newest event id differs from the indexed
 one, and those are re-summarised. After any outage the index converges to the trackers.
 """

@@ -26,11 +26,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import ensure_events_table, events_table
 from bot.conversations.index import IndexChange, index_conversations, lock_refresh, refresh_index
 from bot.db.models import utcnow
 from bot.db.reviews import IndexCheckpoint
 from bot.indexer.database import IndexDatabase, pause
+from bot.rasa.events import ensure_events_table, events_table
 
 log = logging.getLogger("bot.indexer")
 

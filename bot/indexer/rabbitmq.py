@@ -41,8 +41,8 @@ from aiormq.exceptions import (
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import events_table
 from bot.indexer.database import IndexDatabase, pause
+from bot.rasa.events import events_table
 
 log = logging.getLogger("bot.indexer")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import ensure_events_table, events_table
 from bot.conversations.index import changed_conversations
 from bot.db.reviews import ConversationIndex
 from bot.indexer.events_table import checkpoint, newest_id
+from bot.rasa.events import ensure_events_table, events_table
 
 
 def index_status(session: Session) -> dict[str, int]:

@@ -6,7 +6,7 @@ words after a negation carry a `not_` mark ("not alone" differs from "alone"), a
 text's sentence embedding (`bot.intake.sentence_encoder`, all-MiniLM-L6-v2) for meaning beyond
 the words seen in training; the classifier is a class-balanced logistic regression per
 question. Trained by `rasa train` through
-`bot.nlu.answers.AnswerReader`; the examples live in `data/answers/<question>.yml`.
+`bot.rasa.nlu.answers.AnswerReader`; the examples live in `data/answers/<question>.yml`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """What the assistant says when a message signals an emergency or a crisis."""
 
-RED_FLAG = "red_flag"  # the entity the red-flag guard (bot.nlu.guard) puts on a flagged message
+RED_FLAG = (
+    "red_flag"  # the entity the red-flag guard (bot.rasa.nlu.guard) puts on a flagged message
+)
 ACUTE = "acute"
 CRISIS = "crisis"
 
@@ -30,7 +32,7 @@ CLOSING = (
 CARRY_ON = "carry_on"  # the intent of "we're safe, carry on"
 CARRY_ON_BUTTONS = [{"title": "We're safe, carry on", "payload": f"/{CARRY_ON}"}]
 
-# Moderate risk: one line before the normal reply (bot.runtime.safety_note).
+# Moderate risk: one line before the normal reply (bot.rasa.runtime.safety_note).
 SAFETY_NOTE = (
     "Just in case: if anyone is in danger right now, call 911. If you're having thoughts of "
     "suicide or self-harm, call or text 988, any time."

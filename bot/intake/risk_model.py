@@ -4,7 +4,7 @@ Classes are `acute` (physical danger now: 911), `crisis` (suicidal thoughts, sel
 others: 988) and `none`. Features are the answer model's: word and character n-grams of the
 negation-marked text plus the message's sentence embedding (`bot.intake.sentence_encoder`, computed
 once per message and shared with the answer model). The classifier is a class-balanced
-logistic regression. Trained by `rasa train` through `bot.nlu.risk.RiskReader` on
+logistic regression. Trained by `rasa train` through `bot.rasa.nlu.risk.RiskReader` on
 `data/safety/*.yml` and the intents that are never emergencies; the red-flag guard
 (`bot.intake.safety`) stays beside it, and either one firing means risk.
 """

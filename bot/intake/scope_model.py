@@ -1,7 +1,7 @@
 """The learned scope model: is a message this firm's business, or out of scope?
 
 A binary classifier over the answer model's features (word and character n-grams plus the
-shared sentence embedding), trained by `rasa train` through `bot.nlu.scope.ScopeReader` on
+shared sentence embedding), trained by `rasa train` through `bot.rasa.nlu.scope.ScopeReader` on
 the `out_of_scope` examples (plus the look-alikes in `data/scope/`, which only this model
 reads) against every other intent's examples and the assessment answers. The embedding
 carries meaning beyond the words seen in training, so a request about a puppy's name or a

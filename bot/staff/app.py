@@ -159,7 +159,7 @@ def run_staff(_: Namespace | None = None) -> int:
     """Serve the staff app (STAFF_HOST:STAFF_PORT, default 127.0.0.1:8081)."""
     import uvicorn
 
-    from bot.conversations.events import ensure_events_table
+    from bot.rasa.events import ensure_events_table
 
     settings = get_settings()
     with session_factory(settings.database_url)() as db:

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from bot.core.settings import Settings
 from bot.handoff.conversation import Conversation
-from bot.runtime.delivery import TRY_AGAIN
+from bot.rasa.runtime.delivery import TRY_AGAIN
 from tests.cluster.support import haproxy_binary, wait_for
 from tests.support import cluster as faults
 from tests.support.cluster import GAVE_UP, SERVERS, Cluster, stored_message_ids

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from bot.cli import main
 from bot.conversations.annotations import ExportResult, export_annotations
-from bot.conversations.events import load_events
 from bot.conversations.review import annotate
 from bot.core.paths import DATA, ROOT
 from bot.core.settings import get_settings
 from bot.db.staff import AuditEntry, StaffUser
+from bot.rasa.events import load_events
 from bot.staff.accounts import create_user
 from tests.support.conversations import Script, write_conversation
 

@@ -5,10 +5,10 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import events_table, load_events
 from bot.conversations.index import refresh_index
 from bot.db.models import Booking, Lead, Navigator
 from bot.db.reviews import ConversationIndex
+from bot.rasa.events import events_table, load_events
 from tests.support.conversations import (
     assessment_conversation,
     at,

@@ -23,7 +23,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.conversations.events import StoredEvent, events_table, load_events
 from bot.core.settings import Settings
 from bot.db.handoffs import Handoff
 from bot.db.session import make_engine
@@ -31,6 +30,7 @@ from bot.db.staff import AuditEntry, StaffUser
 from bot.handoff import notices, state, takeover, watcher
 from bot.handoff.conversation import Conversation
 from bot.handoff.takeover import MAX_MESSAGE, TakeoverError
+from bot.rasa.events import StoredEvent, events_table, load_events
 from tests.support.conversations import Script, write_conversation
 
 NOW = datetime(2030, 1, 7, 15, 30, tzinfo=timezone.utc)

@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.conversations.events import events_table, load_events
 from bot.conversations.index import index_conversations
 from bot.conversations.privacy import erase_conversation
 from bot.conversations.stats import dashboard
@@ -31,6 +30,7 @@ from bot.indexer.events_table import (
 )
 from bot.indexer.figures import Figures
 from bot.indexer.service import Indexer
+from bot.rasa.events import events_table, load_events
 from tests.support.conversations import (
     T0,
     assessment_conversation,

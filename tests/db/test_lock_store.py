@@ -8,7 +8,7 @@ from rasa.core.lock_store import LockError
 from sqlalchemy import func, select
 
 from bot.db.locks import ConversationLock
-from bot.runtime.lock_store import ProjectLockStore
+from bot.rasa.runtime.lock_store import ProjectLockStore
 
 
 def stored_locks(store: ProjectLockStore) -> int:

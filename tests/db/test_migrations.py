@@ -18,7 +18,7 @@ from bot.db.migrate import MIGRATIONS, alembic_config, current, head, include_ob
 from bot.db.models import Base, one_of
 from bot.db.reviews import RISK_LABELS, answer_value_check
 from bot.db.session import make_engine
-from bot.runtime.tracker_store import connection_fields
+from bot.rasa.runtime.tracker_store import connection_fields
 
 OUR_TABLES = set(Base.metadata.tables)
 INDEX_FEED = {"conversation_intents", "index_checkpoints"}  # revision 0005

@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import load_events
 from bot.conversations.review import (
     ConversationNotFoundError,
     add_note,
@@ -20,6 +19,7 @@ from bot.conversations.review import (
 )
 from bot.db.reviews import Annotation
 from bot.db.staff import AuditEntry
+from bot.rasa.events import load_events
 from tests.support.conversations import assessment_conversation, visitor_event, write_conversation
 
 

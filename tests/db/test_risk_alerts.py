@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.booking.availability import navigators_on_duty
 from bot.conversations import risk_alerts as alerts
-from bot.conversations.events import load_events
 from bot.conversations.index import ALERT_WINDOW, index_conversations, rebuild_index, refresh_index
 from bot.db.models import OutboxMessage, utcnow
 from bot.db.reviews import ConversationIndex
+from bot.rasa.events import load_events
 from tests.support.conversations import Script, greeting, visitor_event, write_conversation
 from tests.support.indexing import index_pending
 from tests.support.risk import risk, risky

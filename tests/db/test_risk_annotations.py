@@ -6,9 +6,9 @@ from functools import partial
 import pytest
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import load_events
 from bot.conversations.review import annotate_risk, conversation_of_message, risk_annotations_for
 from bot.db.reviews import RiskAnnotation
+from bot.rasa.events import load_events
 from tests.support import labels as shared
 from tests.support.conversations import Script, greeting, visitor_event
 from tests.support.risk import risk, risky

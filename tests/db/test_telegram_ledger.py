@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.channels.telegram_ledger import KEEP, UPDATES, UpdateLedger
 from bot.db.models import utcnow
+from bot.rasa.channels.telegram_ledger import KEEP, UPDATES, UpdateLedger
 
 
 @pytest.fixture

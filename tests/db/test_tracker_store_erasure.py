@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.core.settings import get_settings
 from bot.db.staff import AuditEntry
-from bot.runtime.tracker_store import ProjectSQLTrackerStore
+from bot.rasa.runtime.tracker_store import ProjectSQLTrackerStore
 from tests.support.conversations import (
     Script,
     at,

@@ -7,8 +7,8 @@ from rasa.core.agent import Agent
 from rasa.core.channels import UserMessage
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.runtime import speedups
-from bot.runtime.payloads import parse_payload
+from bot.rasa.runtime import speedups
+from bot.rasa.runtime.payloads import parse_payload
 from tests.support.servers import MODEL, missing_prerequisites
 
 pytestmark = pytest.mark.model

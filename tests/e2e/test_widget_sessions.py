@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import socketio
 
-from bot.channels.socketio_bus import BUS
+from bot.rasa.channels.socketio_bus import BUS
 from tests.support.servers import Servers
 from tests.support.takeover import send_staff_message
 

@@ -29,15 +29,15 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import events_table
 from bot.core.paths import ROOT
 from bot.core.settings import get_settings
 from bot.db.migrate import upgrade
 from bot.db.reviews import ConversationIndex
-from bot.indexer.broker import ProjectPikaEventBroker
 from bot.indexer.rabbitmq import RabbitFeed, announced, read_notice
 from bot.indexer.service import Indexer, index_database
-from bot.runtime.tracker_store import connection_fields
+from bot.rasa.broker import ProjectPikaEventBroker
+from bot.rasa.events import events_table
+from bot.rasa.runtime.tracker_store import connection_fields
 from tests.support.conversations import (
     assessment_conversation,
     at,
@@ -120,7 +120,7 @@ def via(proxy: TcpProxy, url: str) -> str:
 async def rasa_broker(place: Place) -> EventBroker:
     """The event broker Rasa builds from endpoints.cluster.yml (on this test's exchange)."""
     config = read_endpoint_config(str(ROOT / "endpoints.cluster.yml"), "event_broker")
-    assert config is not None and config.type == "bot.indexer.broker.ProjectPikaEventBroker"
+    assert config is not None and config.type == "bot.rasa.broker.ProjectPikaEventBroker"
     config.kwargs["exchange_name"] = place.exchange
     config.kwargs["retry_delay_in_seconds"] = 0.5
     broker = await EventBroker.create(config)
@@ -466,8 +466,8 @@ def test_a_refused_login_is_a_configuration_error(place: Place) -> None:
 
 
 def test_unusable_broker_settings_are_refused_before_connecting(place: Place) -> None:
-    from bot.indexer.broker import broker_options
     from bot.indexer.rabbitmq import BrokerConfigError
+    from bot.rasa.broker import broker_options
 
     database = index_database(place.database_url, RabbitFeed.name)
     with pytest.raises(BrokerConfigError, match="amqp://"):

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from bot.core.settings import get_settings
-from bot.runtime.tracker_store import ProjectSQLTrackerStore, connection_fields
+from bot.rasa.runtime.tracker_store import ProjectSQLTrackerStore, connection_fields
 from tests.support.conversations import domain
 from tests.support.services import require_postgres
 

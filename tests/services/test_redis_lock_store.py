@@ -22,8 +22,8 @@ import redis
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LockError, LockStore, RedisLockStore
 
-from bot.runtime import lock_store as module
-from bot.runtime.lock_store import RedisTicketLockStore
+from bot.rasa.runtime import lock_store as module
+from bot.rasa.runtime.lock_store import RedisTicketLockStore
 from tests.support.services import require_redis
 
 CONVERSATION = "conv-1"

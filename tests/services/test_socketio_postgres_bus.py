@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
-from bot.channels.socketio_bus import BUS, DatabaseBus
+from bot.rasa.channels.socketio_bus import BUS, DatabaseBus
 from tests.support.services import require_postgres
 from tests.support.socketio_servers import listener, servers
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from bot.channels.socketio_bus import RedisBus
+from bot.rasa.channels.socketio_bus import RedisBus
 from tests.support.services import require_redis
 from tests.support.socketio_servers import WAIT_SECONDS, Loop, Server, listener, servers
 

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.booking.availability import add_time_off, set_override, set_weekly_hours
-from bot.conversations.events import events_table
 from bot.db.migrate import upgrade
 from bot.db.models import Navigator, OutboxMessage
 from bot.db.repository import create_booking, create_callback_request, create_lead
 from bot.db.session import make_engine
+from bot.rasa.events import events_table
 from bot.staff.accounts import create_user
 from tests.support.conversations import (
     Script,

@@ -11,10 +11,10 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
-from bot.conversations.events import events_table
 from bot.core.settings import Settings
 from bot.db.reviews import AnswerAnnotation
 from bot.db.staff import AuditEntry
+from bot.rasa.events import events_table
 from bot.staff.app import create_app
 from tests.db.conftest import database_url, pg_admin  # noqa: F401 (fixtures)
 from tests.staff.conftest import Clock, Staff, form_token, log_in

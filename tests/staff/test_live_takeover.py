@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import StoredEvent, events_table, load_events
 from bot.db.handoffs import Handoff
 from bot.db.staff import AuditEntry, StaffUser
 from bot.handoff import notices
 from bot.intake.emergency import ACUTE, emergency_messages
+from bot.rasa.events import StoredEvent, events_table, load_events
 from bot.staff.accounts import create_user
 from tests.staff.conftest import LIVE_ID, Clock, Staff
 from tests.staff.rasa_stand_in import HANDBACK_REPLY, RasaStandIn, unreachable, visitor_says

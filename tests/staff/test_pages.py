@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import events_table
 from bot.db.models import Booking, DateOverride, Lead, TimeOff, WeeklyHours
 from bot.db.reviews import Annotation
 from bot.db.staff import AuditEntry
+from bot.rasa.events import events_table
 from tests.staff.conftest import Staff
 from tests.staff.seed import EMAIL, NAME, PHONE, PHONE_AS_TYPED, XSS, Seeded
 from tests.support.conversations import greeting_conversation, write_conversation

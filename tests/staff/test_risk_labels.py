@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.conversations.annotations import normalise
-from bot.conversations.events import events_table, load_events
 from bot.core.paths import DATA
 from bot.db.reviews import RiskAnnotation
 from bot.db.staff import AuditEntry
 from bot.intake.answer_model import load_examples
 from bot.intake.risk_model import SafetyExample, load_safety_examples
+from bot.rasa.events import events_table, load_events
 from tests.staff.conftest import Staff
 from tests.support.conversations import Script, at, greeting, write_conversation
 from tests.support.indexing import index_pending

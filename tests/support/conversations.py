@@ -38,16 +38,16 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import (
+from bot.core.paths import ROOT
+from bot.intake.recommendation import recommend
+from bot.rasa.events import (
     StoredEvent,
     ensure_events_table,
     events_table,
     load_events,
     to_event,
 )
-from bot.core.paths import ROOT
-from bot.intake.recommendation import recommend
-from bot.runtime.tracker_store import connection_fields
+from bot.rasa.runtime.tracker_store import connection_fields
 
 T0 = datetime(2025, 3, 3, 15, 0, tzinfo=timezone.utc)  # a Monday, 15:00 UTC
 DEFAULT_ANSWERS = {

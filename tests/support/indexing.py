@@ -7,12 +7,12 @@ from dataclasses import asdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import ensure_events_table, events_table, load_events
 from bot.conversations.index import IndexChange, conversions, intent_counts
 from bot.conversations.summary import summarise
 from bot.db.reviews import ConversationIndex, ConversationIntent
 from bot.db.session import make_engine
 from bot.indexer.events_table import tail_pass
+from bot.rasa.events import ensure_events_table, events_table, load_events
 
 
 def index_pending(target: str | Session, limit: int = 500) -> IndexChange:

@@ -15,11 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli import main
-from bot.conversations.events import load_events
 from bot.conversations.privacy import erase_conversation, purge_older_than
 from bot.conversations.review import ConversationNotFoundError
 from bot.core.settings import get_settings
 from bot.db.staff import AuditEntry
+from bot.rasa.events import load_events
 from tests.support.conversations import Script, visitor_event, write_conversation
 
 OTHER = "conv-other"  # the second stored conversation of the label tests

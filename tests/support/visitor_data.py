@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
-from bot.conversations.events import events_table
 from bot.db.models import Booking, CallbackRequest, Lead, Navigator, OutboxMessage, utcnow
 from bot.db.repository import create_booking, create_callback_request, create_lead, enqueue_message
 from bot.db.reviews import (
@@ -21,6 +20,7 @@ from bot.db.reviews import (
     RiskAnnotation,
 )
 from bot.db.telegram import TelegramUpdate
+from bot.rasa.events import events_table
 
 SUMMARY = "My mother's cancer treatment plan"
 NAME = "Sam Rivera"

@@ -13,17 +13,17 @@ import requests
 from rasa.core.channels.channel import UserMessage
 from ruamel.yaml import YAML
 
-from bot.channels.telegram import TelegramInput
-from bot.channels.telegram_config import SECRET_HEADER, TelegramConfig
 from bot.core.settings import get_settings
 from bot.db.migrate import upgrade
-from bot.runtime.lock_store import ProjectLockStore
+from bot.rasa.channels.telegram import TelegramInput
+from bot.rasa.channels.telegram_config import SECRET_HEADER, TelegramConfig
+from bot.rasa.runtime.lock_store import ProjectLockStore
 from tests.support.servers import ROOT, Servers, missing_prerequisites, running_servers
 from tests.telegram.fake_bot_api import BOT_USER, FakeBotApi
 
 SECRET = "test-secret_Token-42"
 WEBHOOK_URL = "https://example.org/webhooks/telegram/webhook"
-CHANNEL = "bot.channels.telegram.TelegramInput"
+CHANNEL = "bot.rasa.channels.telegram.TelegramInput"
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.channels.telegram import TelegramInput, command_of
-from bot.channels.telegram_config import SECRET_HEADER, SECRET_PATTERN, TelegramConfig
-from bot.channels.telegram_format import KEY_PREFIX
-from bot.channels.telegram_turns import TURN_PREFIX
 from bot.core.settings import get_settings
-from bot.runtime.lock_store import ProjectLockStore
+from bot.rasa.channels.telegram import TelegramInput, command_of
+from bot.rasa.channels.telegram_config import SECRET_HEADER, SECRET_PATTERN, TelegramConfig
+from bot.rasa.channels.telegram_format import KEY_PREFIX
+from bot.rasa.channels.telegram_turns import TURN_PREFIX
+from bot.rasa.runtime.lock_store import ProjectLockStore
 from tests.telegram.conftest import SECRET, Collector, make_channel
 from tests.telegram.fake_bot_api import FakeBotApi, plain
 from tests.telegram.updates import (
@@ -432,7 +432,7 @@ async def test_a_failing_turn_is_logged_with_ids_only_and_the_channel_goes_on(
     channel: TelegramInput, caplog: pytest.LogCaptureFixture
 ) -> None:
     chat_id, rasa = new_chat_id(), Collector(fail_on="my secret diagnosis")
-    caplog.set_level(logging.INFO, logger="bot.channels.telegram")
+    caplog.set_level(logging.INFO, logger="bot.rasa.channels.telegram")
     failing = message_update(chat_id, "my secret diagnosis")
     assert await deliver(channel, failing, rasa) == 200
     assert await deliver(channel, message_update(chat_id, "hello again"), rasa) == 200
@@ -458,7 +458,7 @@ def no_telegram_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("no_telegram_env")
 def test_without_a_token_the_channel_is_off_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bot.channels.telegram")
+    caplog.set_level(logging.INFO, logger="bot.rasa.channels.telegram")
     channel = TelegramInput.from_credentials(None)
     assert not channel.enabled and channel.get_output_channel() is None
     assert "Telegram channel disabled: TELEGRAM_TOKEN is not set" in caplog.text
@@ -475,7 +475,7 @@ def test_credentials_values_win_and_a_bad_secret_disables(
     )
     assert channel.enabled and channel.config.bot_username == "SomeBot"
     assert {r.uri for r in channel.blueprint(Collector())._future_routes} == {"/", "/webhook"}
-    caplog.set_level(logging.INFO, logger="bot.channels.telegram")
+    caplog.set_level(logging.INFO, logger="bot.rasa.channels.telegram")
     broken = TelegramInput.from_credentials({"token": "1:abc", "secret_token": "no spaces!"})
     assert not broken.enabled
     assert "TELEGRAM_SECRET_TOKEN must be" in caplog.text

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bot.channels.telegram_config import ALLOWED_UPDATES, SECRET_HEADER
 from bot.cli import telegram as cli
+from bot.rasa.channels.telegram_config import ALLOWED_UPDATES, SECRET_HEADER
 from tests.support.servers import ROOT
 from tests.telegram.conftest import SECRET, TelegramServers, subprocess_env
 from tests.telegram.fake_bot_api import FakeBotApi

@@ -8,9 +8,9 @@ import pytest_asyncio
 from telegram import Message
 from telegram.request import HTTPXRequest
 
-from bot.channels.telegram_config import POOL_SIZE, TelegramConfig
-from bot.channels.telegram_format import MAX_MESSAGE, utf16_len
-from bot.channels.telegram_output import TelegramOutput
+from bot.rasa.channels.telegram_config import POOL_SIZE, TelegramConfig
+from bot.rasa.channels.telegram_format import MAX_MESSAGE, utf16_len
+from bot.rasa.channels.telegram_output import TelegramOutput
 from tests.telegram.fake_bot_api import FakeBotApi, plain
 from tests.telegram.updates import buttons_of, new_chat_id
 
@@ -142,7 +142,7 @@ async def test_a_blocked_bot_is_a_warning_not_a_crash(
 ) -> None:
     chat_id = new_chat_id()
     fake_api.fail_next("sendMessage", chat_id, 403, "Forbidden: bot was blocked by the user")
-    caplog.set_level(logging.WARNING, logger="bot.channels.telegram")
+    caplog.set_level(logging.WARNING, logger="bot.rasa.channels.telegram")
     await output.send_text_message(chat_id, "hello")
     (record,) = [r for r in caplog.records if str(chat_id) in r.getMessage()]
     assert record.levelno == logging.WARNING and "blocked" in record.getMessage()

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.conversations.events import events_after
 from bot.core.settings import Settings
 from bot.db.handoffs import Handoff
 from bot.db.session import session_scope
 from bot.handoff import state, watcher
+from bot.rasa.events import events_after
 from tests.support.takeover import TeamMember, alerts_to, team_on_duty
 from tests.telegram.conftest import TelegramServers
 from tests.telegram.fake_bot_api import FakeBotApi

@@ -10,8 +10,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.intake.answer_model import NONE, Reading
-from bot.nlu.answers import AnswerReader
-from bot.nlu.guard import MessageGuard
+from bot.rasa.nlu.answers import AnswerReader
+from bot.rasa.nlu.guard import MessageGuard
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -62,11 +62,11 @@ def named_classes() -> list[tuple[str, str, type]]:
 def test_the_project_files_name_the_classes_we_expect() -> None:
     paths = {path for _, path, _ in named_classes()}
     assert {
-        "bot.nlu.guard.MessageGuard",
-        "bot.channels.telegram.TelegramInput",
-        "bot.runtime.tracker_store.ProjectSQLTrackerStore",
-        "bot.runtime.lock_store.ProjectLockStore",
-        "bot.runtime.lock_store.RedisTicketLockStore",
+        "bot.rasa.nlu.guard.MessageGuard",
+        "bot.rasa.channels.telegram.TelegramInput",
+        "bot.rasa.runtime.tracker_store.ProjectSQLTrackerStore",
+        "bot.rasa.runtime.lock_store.ProjectLockStore",
+        "bot.rasa.runtime.lock_store.RedisTicketLockStore",
     } <= paths
 
 

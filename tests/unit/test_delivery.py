@@ -3,7 +3,7 @@
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import aiohttp
@@ -17,7 +17,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
-from bot.runtime import delivery
+from bot.core.settings import get_settings
+from bot.rasa.runtime import delivery
 
 DOMAIN = Domain.from_yaml("version: '3.1'\nactions: [action_hello]")
 
@@ -179,12 +180,46 @@ async def run_action(url: str) -> list:
     )
 
 
-async def test_an_action_call_that_fails_on_the_way_is_retried(flaky_action_server) -> None:
+@pytest.fixture
+def attempts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[int], None]]:
+    """Set ACTION_CALL_ATTEMPTS for a test; the settings are read afresh and restored after."""
+
+    def use(value: int) -> None:
+        monkeypatch.setenv("ACTION_CALL_ATTEMPTS", str(value))
+        get_settings.cache_clear()
+
+    yield use
+    monkeypatch.delenv("ACTION_CALL_ATTEMPTS", raising=False)
+    get_settings.cache_clear()
+
+
+async def test_an_action_call_that_fails_on_the_way_is_retried(
+    flaky_action_server, attempts
+) -> None:
     url, state = flaky_action_server
-    state["failures"] = delivery.ACTION_ATTEMPTS - 1
+    attempts(3)
+    state["failures"] = 2
     events = await run_action(url)
-    assert state["calls"] == delivery.ACTION_ATTEMPTS
+    assert state["calls"] == 3
     assert [e.text for e in events if isinstance(e, BotUttered)] == ["done"]
+
+
+async def test_behind_a_retrying_proxy_an_action_call_is_tried_once(
+    flaky_action_server, attempts
+) -> None:
+    url, state = flaky_action_server
+    attempts(1)
+    state["failures"] = 1
+    with pytest.raises(delivery.ActionServerUnavailable):
+        await run_action(url)
+    assert state["calls"] == 1
+
+
+def test_the_number_of_attempts_is_bounded(attempts) -> None:
+    for wrong in (0, 11):
+        attempts(wrong)
+        with pytest.raises(ValueError, match="ACTION_CALL_ATTEMPTS"):
+            get_settings()
 
 
 async def test_an_action_server_that_stays_down_fails_the_whole_message(
@@ -194,7 +229,7 @@ async def test_an_action_server_that_stays_down_fails_the_whole_message(
     state["failures"] = 99
     with pytest.raises(delivery.ActionServerUnavailable):
         await run_action(url)
-    assert state["calls"] == delivery.ACTION_ATTEMPTS
+    assert state["calls"] == get_settings().action_call_attempts
 
 
 async def test_an_unreachable_action_server_fails_the_whole_message() -> None:

@@ -4,7 +4,7 @@ import pytest
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.intake.risk_model import RiskReading
-from bot.nlu.guard import MessageGuard, is_non_latin
+from bot.rasa.nlu.guard import MessageGuard, is_non_latin
 
 
 def classified(text: str, intent: str = "ask_cost", confidence: float = 0.93) -> Message:

@@ -11,8 +11,8 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.runtime.patches import PATCHES
-from bot.runtime.paused import should_handle_message
+from bot.rasa.runtime.patches import PATCHES
+from bot.rasa.runtime.paused import should_handle_message
 
 CRISIS = {
     "entity": "red_flag",
@@ -103,7 +103,7 @@ def test_resumed_conversation_is_handled_again() -> None:
 
 
 def test_the_guard_replaces_rasas_own_check() -> None:
-    """bot.runtime.install() puts this function in place of Rasa's processor check."""
+    """bot.rasa.runtime.install() puts this function in place of Rasa's processor check."""
     (patch,) = [p for p in PATCHES if p.target == "MessageProcessor._should_handle_message"]
     assert patch.exists()
     assert patch.new_value().__func__ is should_handle_message

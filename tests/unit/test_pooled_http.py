@@ -10,7 +10,7 @@ from aiohttp import web
 from rasa.utils.endpoints import EndpointConfig
 from sanic.config import DEFAULT_CONFIG
 
-from bot.runtime import pooled_http
+from bot.rasa.runtime import pooled_http
 
 
 @pytest_asyncio.fixture(loop_scope="function")
@@ -35,7 +35,7 @@ async def echo_server() -> AsyncIterator[tuple[str, list[tuple[str, int]]]]:
 
 @pytest.fixture
 def pooled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """EndpointConfig borrowing pooled sessions, as `bot.runtime.install` installs it."""
+    """EndpointConfig borrowing pooled sessions, as `bot.rasa.runtime.install` installs it."""
     monkeypatch.setattr(EndpointConfig, "session", pooled_http.pooled_session)
 
 

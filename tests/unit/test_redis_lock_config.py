@@ -7,7 +7,7 @@ from rasa.core.lock_store import LockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.core.settings import get_settings
-from bot.runtime.lock_store import RedisTicketLockStore, redis_options
+from bot.rasa.runtime.lock_store import RedisTicketLockStore, redis_options
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_urls_become_connection_options() -> None:
 
 
 def test_a_block_without_a_host_uses_redis_url(redis_url: str) -> None:
-    endpoint = EndpointConfig(type="bot.runtime.lock_store.RedisTicketLockStore")
+    endpoint = EndpointConfig(type="bot.rasa.runtime.lock_store.RedisTicketLockStore")
     store = LockStore.create(endpoint)
     assert isinstance(store, RedisTicketLockStore)
     options = connection(store)
@@ -55,7 +55,7 @@ def test_a_block_without_a_host_uses_redis_url(redis_url: str) -> None:
 def test_the_blocks_own_settings_win(redis_url: str) -> None:
     endpoint = EndpointConfig(
         url="10.0.0.7",
-        type="bot.runtime.lock_store.RedisTicketLockStore",
+        type="bot.rasa.runtime.lock_store.RedisTicketLockStore",
         port=6390,
         db=5,
         key_prefix="staging",

@@ -19,7 +19,7 @@ from bot.intake.risk_model import (
     segments,
 )
 from bot.intake.safety import RedFlag
-from bot.runtime.safety_note import note_events
+from bot.rasa.runtime.safety_note import note_events
 
 ROOT = Path(__file__).resolve().parents[2]
 CRISIS_FLAG = RedFlag("crisis", "suicidal_thoughts", "kill myself")

@@ -1,5 +1,6 @@
-"""bot.runtime.install(): all patches on the supported Rasa, none on anything else."""
+"""bot.rasa.runtime.install(): all patches on the supported Rasa, none on anything else."""
 
+import importlib.util
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -8,9 +9,9 @@ from typing import Any
 import pytest
 import rasa
 
-from bot import runtime
-from bot.core.rasa_version import check_installed_rasa
-from bot.runtime.patches import PATCHES, Patch
+from bot.rasa import runtime
+from bot.rasa.runtime.patches import PATCHES, PRIVATE_USES, Patch, PrivateUse
+from bot.rasa.version import check_installed_rasa
 
 
 def raw_value(patch: Patch) -> Any:
@@ -73,6 +74,18 @@ def test_a_missing_target_is_refused_before_anything_changes(
     assert all(raw_value(p) is others[p.name] for p in PATCHES if p is not missing)
 
 
+def test_every_private_use_names_an_existing_target() -> None:
+    for use in PRIVATE_USES:
+        assert use.exists(), use.name
+        assert importlib.util.find_spec(use.user) is not None, use.user
+
+
+def test_a_private_use_that_rasa_dropped_is_found_missing() -> None:
+    gone = PrivateUse("rasa.core.tracker_store", "FailSafeTrackerStore._gone", "x", instance=True)
+    assert not gone.exists()
+    assert not PrivateUse("rasa.core.processor", "MessageProcessor._gone", "x").exists()
+
+
 def test_every_patch_names_an_existing_target_and_replacement() -> None:
     for patch in PATCHES:
         assert patch.exists(), patch.name
@@ -85,7 +98,10 @@ def test_the_boundary_refuses_another_installed_rasa(version: str) -> None:
         check_installed_rasa(version_of=lambda name: version)
 
 
-@pytest.mark.parametrize("package", ["bot.runtime", "bot.nlu", "bot.channels"])
+@pytest.mark.parametrize(
+    "package",
+    ["bot.rasa.runtime", "bot.rasa.nlu", "bot.rasa.channels", "bot.rasa.broker", "bot.rasa.events"],
+)
 def test_importing_a_boundary_package_checks_the_installed_rasa(package: str) -> None:
     fake = "import importlib.metadata as m; real = m.version; "
     fake += "m.version = lambda name: '3.7.0' if name == 'rasa' else real(name); "

@@ -6,8 +6,8 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
-from bot.channels import session_tokens
 from bot.core.settings import Settings
+from bot.rasa.channels import session_tokens
 
 SECRET = "test-widget-secret-0123456789abcdef"
 

@@ -47,7 +47,7 @@ def test_rest_channel_can_be_switched_off(
     finally:
         get_settings.cache_clear()
     assert ("rest" in written) is enabled
-    assert "bot.channels.socketio.SocketIOInput" in written
+    assert "bot.rasa.channels.socketio.SocketIOInput" in written
 
 
 def test_addresses_come_from_settings_even_with_awkward_env_values(

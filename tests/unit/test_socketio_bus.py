@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels import socketio_bus
-from bot.channels.socketio_bus import BUS, Cursor, DatabaseBus
+from bot.rasa.channels import socketio_bus
+from bot.rasa.channels.socketio_bus import BUS, Cursor, DatabaseBus
 from tests.support.socketio_servers import Loop, Server, listener, servers
 
 Pair = tuple[Loop, Server, Server]

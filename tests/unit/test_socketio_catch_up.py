@@ -12,8 +12,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.channels import session_tokens
-from bot.channels.socketio import (
+from bot.rasa.channels import session_tokens
+from bot.rasa.channels.socketio import (
     CATCH_UP_LIMIT,
     SocketIOInput,
     WidgetOutput,

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from rasa.shared.core.events import BotUttered
 
-from bot.channels.socketio import WidgetOutput, refusal, request_number, staff_fields
+from bot.rasa.channels.socketio import WidgetOutput, refusal, request_number, staff_fields
 
 HANDOFF = {"handoff": {"kind": "staff_message", "staff_name": "Maya Patel"}}
 

@@ -3,7 +3,7 @@
 import pytest
 from jsonschema import ValidationError
 
-from bot.runtime import speedups
+from bot.rasa.runtime import speedups
 
 
 def test_valid_response_passes() -> None:

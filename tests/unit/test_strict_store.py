@@ -6,7 +6,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.runtime import strict_store
+from bot.rasa.runtime import strict_store
 
 
 class DownStore(InMemoryTrackerStore):

@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bot.channels.telegram_format import (
+from bot.rasa.channels.telegram_format import (
     KEY_PREFIX,
     MAX_CALLBACK_DATA,
     MAX_MESSAGE,

@@ -16,7 +16,7 @@
  *   vendor/socket.io.min.js     socket.io-client v4, injected before connecting, unless the page
  *                               already has a socket.io v4 client as window.io
  *
- * Protocol (bot/channels/socketio.py, Rasa 3.6 SocketIOInput with session_persistence): connect,
+ * Protocol (bot/rasa/channels/socketio.py, Rasa 3.6 SocketIOInput with session_persistence): connect,
  * emit `session_request` {session_id, session_token, request} with the session this browser was
  * given (both null at first) and a request number; wait for `session_confirm` {session_id,
  * session_token, request}. The server issues sessions: it rejoins ours only when the token is
@@ -696,7 +696,7 @@
       save();
       refreshMessage(message);
     }
-    // The message id lets the server answer a resent message once (bot/runtime/delivery.py).
+    // The message id lets the server answer a resent message once (bot/rasa/runtime/delivery.py).
     const payload = {
       message: item.message,
       session_id: state.sessionId,

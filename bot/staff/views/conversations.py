@@ -12,7 +12,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.conversations import review
-from bot.conversations.events import StoredEvent, load_events
 from bot.conversations.inbox import (
     CHANNEL_LABELS,
     CHANNELS,
@@ -49,6 +48,7 @@ from bot.db.reviews import (
 )
 from bot.intake.recommendation import ASSESSMENT_SLOTS
 from bot.intake.risk import ALERT_LEVELS
+from bot.rasa.events import StoredEvent, load_events
 from bot.staff.chat import live_state
 from bot.staff.encoded_ids import conversation_url
 from bot.staff.permissions import Permission

@@ -14,13 +14,13 @@ from sqlalchemy import case, select
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.conversations.events import StoredEvent, events_after
 from bot.conversations.transcript import Item, build_transcript
 from bot.db.handoffs import OPEN_STATUSES, Handoff
 from bot.handoff import state, takeover
 from bot.handoff.conversation import ConversationUnavailableError
 from bot.handoff.state import HandoffError
 from bot.handoff.takeover import Opener, TakeoverError
+from bot.rasa.events import StoredEvent, events_after
 from bot.staff.chat import (
     OUTCOME_LABELS,
     chat_items,

@@ -1,7 +1,7 @@
 """While a team member holds a conversation (Rasa paused), the red-flag guard still answers.
 
 Rasa's processor predicts nothing for a paused conversation but `/restart`. A message the
-deterministic guard (bot.nlu.guard.MessageGuard) flagged is answered too: the prediction loop
+deterministic guard (bot.rasa.nlu.guard.MessageGuard) flagged is answered too: the prediction loop
 runs, and the safety rules reply with 911 / 988 at once, whoever is in the chat.
 """
 

@@ -1,6 +1,6 @@
 """Telegram as a Rasa input channel (webhook), on python-telegram-bot.
 
-Enable it in credentials.yml with an empty block, `bot.channels.telegram.TelegramInput:`; the
+Enable it in credentials.yml with an empty block, `bot.rasa.channels.telegram.TelegramInput:`; the
 token and the rest come from the settings (TELEGRAM_TOKEN, ...). Without a token the channel
 stays off and says so in the log: `rasa run` is never broken by it.
 
@@ -33,17 +33,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, CallbackQuery, Chat, Message, Update
 from telegram.constants import ChatType
 
-from bot.channels.telegram_config import (
+from bot.rasa.channels.telegram_config import (
     POOL_SIZE,
     SECRET_HEADER,
     TelegramConfig,
 )
-from bot.channels.telegram_format import CallbackKeys
-from bot.channels.telegram_ledger import UpdateLedger
-from bot.channels.telegram_output import TelegramOutput
-from bot.channels.telegram_turns import Turn, end_turn, take_turn, wait_for
+from bot.rasa.channels.telegram_format import CallbackKeys
+from bot.rasa.channels.telegram_ledger import UpdateLedger
+from bot.rasa.channels.telegram_output import TelegramOutput
+from bot.rasa.channels.telegram_turns import Turn, end_turn, take_turn, wait_for
 
-logger = logging.getLogger("bot.channels.telegram")
+logger = logging.getLogger("bot.rasa.channels.telegram")
 
 DECLINE_COOLDOWN = 600.0  # seconds between two "one-to-one only" notices in one group
 SHUTDOWN_GRACE = 10.0  # seconds to let running updates finish when the server stops

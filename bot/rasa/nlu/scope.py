@@ -34,8 +34,8 @@ from bot.intake.scope_model import (
     load_scope_examples,
     scope_fingerprint,
 )
-from bot.nlu.risk import background_texts
-from bot.nlu.trained import PickledComponent
+from bot.rasa.nlu.risk import background_texts
+from bot.rasa.nlu.trained import PickledComponent
 
 SCOPE = "out_of_scope_probability"  # in the parse data
 MODEL_FILE = "scope_model.pkl"

@@ -5,7 +5,7 @@ Every message gets `answers` (the reading for each of the four questions) and
 answer to it becomes the message's intent (`inform` with the value as an entity), whatever
 the intent classifier said. Outside an open question, a confident reading that changes an
 answer already given, said as a correction, becomes `correct_answer`. The red-flag guard
-(`bot.nlu.guard.MessageGuard`) runs after this component and still wins over both.
+(`bot.rasa.nlu.guard.MessageGuard`) runs after this component and still wins over both.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from bot.intake.answer_model import (
     load_examples,
 )
 from bot.intake.recommendation import SIDES
-from bot.nlu.trained import PickledComponent
+from bot.rasa.nlu.trained import PickledComponent
 
 ANSWERS = "answers"
 OPEN_QUESTION = "open_question"

@@ -30,7 +30,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot.core.settings import get_settings
 
-log = logging.getLogger("bot.indexer.broker")
+log = logging.getLogger("bot.rasa.broker")
 
 TUNABLE = {  # endpoint keys passed on to PikaEventBroker; the address and queue come from settings
     "connection_attempts",

@@ -1,18 +1,19 @@
-"""Run-time fixes for Rasa 3.6 hot spots, installed by `bot.runtime.install()` (run-rasa).
+"""Run-time fixes for Rasa 3.6 hot spots, installed by `bot.rasa.runtime.install()` (run-rasa).
 
 - Rasa validates every action-server response with `jsonschema.validate`, which re-checks the
   (constant) schema against its metaschema on every call: about 40% of the server's CPU under
   load. The validator is built once and validates each response exactly as before.
 - Rasa resolves each stored event's class by walking every subclass of `Event`, for every event
   of every tracker it loads (about 5% of the CPU). The lookup is cached by type name.
-- Button payloads skip the NLU pipeline whose result Rasa would replace (`bot.runtime.payloads`).
-- Calls to the action server reuse keep-alive connections (`bot.runtime.pooled_http`).
+- Button payloads skip the NLU pipeline whose result Rasa would replace
+  (`bot.rasa.runtime.payloads`).
+- Calls to the action server reuse keep-alive connections (`bot.rasa.runtime.pooled_http`),
+  closed when a worker stops by a listener on the Socket.IO channel's blueprint.
 """
 
 from functools import cache, lru_cache
 from typing import Any
 
-import rasa.core.run
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
@@ -20,10 +21,8 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
-from sanic import Sanic
 
-from bot.runtime.payloads import parse_payload
-from bot.runtime.pooled_http import close_sessions
+from bot.rasa.runtime.payloads import parse_payload
 
 
 @lru_cache(maxsize=1)
@@ -66,7 +65,6 @@ def resolve_event_type(type_name: str, default: type[Event] | None = None) -> ty
 
 
 _parse_with_graph = MessageProcessor._parse_message_with_graph
-_configure_app = rasa.core.run.configure_app
 
 
 def parse_message(
@@ -77,10 +75,3 @@ def parse_message(
     if parsed is not None:
         return parsed
     return _parse_with_graph(processor, message, tracker, only_output_properties)
-
-
-def configure_app(*args: Any, **kwargs: Any) -> Sanic:
-    """Rasa's app, closing the pooled HTTP sessions when a worker stops."""
-    app = _configure_app(*args, **kwargs)
-    app.register_listener(close_sessions, "after_server_stop")
-    return app

@@ -3,7 +3,7 @@
 Rasa wraps every tracker store in `FailSafeTrackerStore`: a failed save goes to an in-memory
 store of that one process (the visitor is answered, but the message is in no database), and a
 failed read returns no tracker (the conversation silently starts over). Here both raise, so
-`bot.runtime.delivery` asks the visitor to send the message again and nothing is lost.
+`bot.rasa.runtime.delivery` asks the visitor to send the message again and nothing is lost.
 """
 
 from rasa.core.tracker_store import FailSafeTrackerStore

@@ -1,11 +1,11 @@
 """Rasa's Socket.IO input channel: sessions bound to the browser, replies that reach any worker.
 
 - The server issues each session: `session_request` {session_id, session_token, request} joins
-  that session only when the token is the one issued for it (`bot.channels.session_tokens`);
+  that session only when the token is the one issued for it (`bot.rasa.channels.session_tokens`);
   anything else gets a new session. `session_confirm` answers {session_id, session_token,
   request}. A message is handled in the session recorded for its socket, never the one named in
   its payload. The handler returns (and the client's ack fires) once the message is handled.
-- The server's client manager (`bot.channels.socketio_bus`) carries an emit to a room whose
+- The server's client manager (`bot.rasa.channels.socketio_bus`) carries an emit to a room whose
   socket is in another worker process or replica.
 - Replies whose metadata has a `handoff` entry (a navigator's message through the HTTP API)
   carry `staff_name` and `handoff_kind` to the widget.
@@ -32,9 +32,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, Sanic
 from socketio import AsyncManager, AsyncServer
 
-from bot.channels import session_tokens
-from bot.channels.socketio_bus import client_manager
 from bot.conversations import speaker
+from bot.rasa.channels import session_tokens
+from bot.rasa.channels.socketio_bus import client_manager
+from bot.rasa.runtime.pooled_http import close_sessions
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ class SocketIOInput(RasaSocketIOInput):
         assert self.sio is not None
         use_manager(self.sio, client_manager())
         blueprint.listener("before_server_start")(self.remember_app)
+        blueprint.listener("after_server_stop")(close_sessions)  # the action server's sessions
         if self.session_persistence:  # without it the sender is the socket id: already private
             self.on_new_message = on_new_message
             self.sio.on("session_request", self.session_request, namespace=self.namespace)

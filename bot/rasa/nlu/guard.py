@@ -1,10 +1,10 @@
 """An NLU component that weighs every risk detector and lets the checks override the classifier.
 
-The red-flag guard, the risk model's reading (`bot.nlu.risk.RiskReader`, earlier in the
+The red-flag guard, the risk model's reading (`bot.rasa.nlu.risk.RiskReader`, earlier in the
 pipeline) and the intent classifier's `emergency` combine into one assessment
 (`bot.intake.risk.assess`), stored as `risk` in the parse data. High risk becomes the `emergency`
 intent with a `red_flag` entity naming the kind; moderate risk keeps the normal reading (the
-numbers are sent first by `bot.runtime.safety_note`). An `emergency` intent that is not high
+numbers are sent first by `bot.rasa.runtime.safety_note`). An `emergency` intent that is not high
 risk gives way to the next intent, so only the assessment decides on the full emergency reply.
 """
 
@@ -31,7 +31,7 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.intake.emergency import RED_FLAG
 from bot.intake.risk import HIGH, RISK, Assessment, assess
 from bot.intake.safety import default_guard
-from bot.nlu.risk import READING
+from bot.rasa.nlu.risk import READING
 
 EMERGENCY = "emergency"
 OTHER_LANGUAGE = "other_language"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 
-logger = logging.getLogger("bot.channels.telegram")
+logger = logging.getLogger("bot.rasa.channels.telegram")
 
 TURN_PREFIX = "telegram-chat:"
 TURN_STEP = 0.05  # seconds between looks at whether the turn has come

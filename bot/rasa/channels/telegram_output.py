@@ -20,16 +20,16 @@ from telegram import Bot, InlineKeyboardMarkup, MaybeInaccessibleMessage, Messag
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
-from bot.channels.telegram_format import (
+from bot.conversations.speaker import staff_name
+from bot.rasa.channels.telegram_format import (
     MAX_MESSAGE,
     CallbackKeys,
     keyboard,
     split_message,
     utf16_len,
 )
-from bot.conversations.speaker import staff_name
 
-logger = logging.getLogger("bot.channels.telegram")
+logger = logging.getLogger("bot.rasa.channels.telegram")
 T = TypeVar("T")
 
 MAX_RETRIES = 2  # retries of one call after RetryAfter

@@ -1,6 +1,6 @@
 """Moderate risk: the numbers go out first, before the normal reply, in every state.
 
-When the message guard (`bot.nlu.guard.MessageGuard`) assesses a message as moderate risk,
+When the message guard (`bot.rasa.nlu.guard.MessageGuard`) assesses a message as moderate risk,
 the visitor gets one short line with 911 and 988 straight after the message is logged, before
 any action runs: cold, in a form, during a live takeover (Rasa paused) and on every channel.
 The line is a bot utterance without an action, so the dialogue policies see the conversation

@@ -1,7 +1,7 @@
 """NLU component: the learned risk model, read on every visitor message.
 
 It attaches the model's reading (`bot.intake.risk_model.RiskReading`) to each message, for the
-message guard (`bot.nlu.guard.MessageGuard`, next in the pipeline) to weigh beside the
+message guard (`bot.rasa.nlu.guard.MessageGuard`, next in the pipeline) to weigh beside the
 red-flag patterns and the intent classifier. Training reads `data/safety/*.yml` and, as
 background that is never an emergency, the examples of every other intent and the
 assessment's own answers.
@@ -22,7 +22,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.intake import answer_model, risk_model, sentence_encoder
 from bot.intake.answer_model import ANSWERS_DIR, load_examples
 from bot.intake.risk_model import SAFETY_DIR, RiskModel, load_safety_examples, safety_fingerprint
-from bot.nlu.trained import PickledComponent
+from bot.rasa.nlu.trained import PickledComponent
 
 READING = "risk_reading"  # the model's RiskReading on the message (not in the output)
 MODEL_FILE = "risk_model.pkl"

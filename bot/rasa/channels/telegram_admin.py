@@ -15,8 +15,8 @@ import httpx
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
 
-from bot.channels.telegram_config import ALLOWED_UPDATES, SECRET_HEADER, TelegramConfig
-from bot.channels.telegram_output import call_api
+from bot.rasa.channels.telegram_config import ALLOWED_UPDATES, SECRET_HEADER, TelegramConfig
+from bot.rasa.channels.telegram_output import call_api
 
 COMMANDS = [
     BotCommand("start", "Begin the conversation"),

@@ -23,6 +23,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import ClientResponseError
 
+from bot.core.settings import get_settings
+
 log = logging.getLogger(__name__)
 _run_remote_action = RemoteAction.run
 
@@ -163,7 +165,6 @@ class ActionServerUnavailable(BaseException):
     with the action's events silently lost. Caught by `handle_message` above."""
 
 
-ACTION_ATTEMPTS = 3
 ACTION_RETRY_SECONDS = 0.25
 
 
@@ -176,8 +177,10 @@ def retryable(error: RasaException) -> bool:
 
 
 async def run_remote_action(action: RemoteAction, *args: Any) -> list[Event]:
-    """Same contract as RemoteAction.run, retried on transport failures; then fails the message."""
-    for attempt in range(1, ACTION_ATTEMPTS + 1):
+    """Same contract as RemoteAction.run, tried ACTION_CALL_ATTEMPTS times on transport failures
+    (1 behind a retrying proxy); then fails the message."""
+    attempts = get_settings().action_call_attempts
+    for attempt in range(1, attempts + 1):
         try:
             return await _run_remote_action(action, *args)
         except ActionExecutionRejection:
@@ -185,7 +188,7 @@ async def run_remote_action(action: RemoteAction, *args: Any) -> list[Event]:
         except RasaException as error:
             if not retryable(error):
                 raise
-            if attempt == ACTION_ATTEMPTS:
+            if attempt == attempts:
                 raise ActionServerUnavailable(action.name()) from error
             await asyncio.sleep(ACTION_RETRY_SECONDS * attempt)
     raise AssertionError("unreachable")

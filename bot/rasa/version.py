@@ -1,6 +1,6 @@
-"""The one Rasa this project's boundary (`bot.runtime`, `bot.nlu`, `bot.channels`) is written
-for: each of those packages checks it when imported, so the server, the shell, training and the
-tests all refuse another Rasa before any of its private code is touched."""
+"""The one Rasa this project's boundary (`bot.rasa`) is written for: the package checks it
+when imported, so the server, the shell, training and the tests all refuse another Rasa before
+any of its private code is touched."""
 
 from collections.abc import Callable
 from importlib.metadata import version as installed_version
@@ -13,8 +13,8 @@ def check_rasa_version(version: str) -> None:
     if not version.startswith(SUPPORTED_RASA):
         raise RuntimeError(
             f"this project supports Rasa {SUPPORTED_RASA}x only, found {version}: "
-            "check every patch in bot/runtime/patches.py and every override in bot/nlu and "
-            "bot/channels against that version first"
+            "check every entry of the registry in bot/rasa/runtime/patches.py against that "
+            "version first"
         )
 
 

@@ -31,7 +31,7 @@ TOKEN_LOGGERS = (
     "telegram.Bot",
     "telegram.BaseRequest",
     "telegram.HTTPXRequest",
-    "bot.channels.telegram",
+    "bot.rasa.channels.telegram",
 )
 
 

@@ -1,0 +1,1 @@
+"""The project's own Rasa channels (e.g. `bot.rasa.channels.telegram.TelegramInput`)."""
