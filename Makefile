@@ -8,11 +8,13 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 MODEL := models/pilot-rock.tar.gz
 SPACY := var/spacy/en_pilotrock/meta.json
+ENCODER := var/encoder/all-minilm-l6-v2.onnx
 NODE := node_modules/.package-lock.json
 MINILM_VERSION := 0.1.2
 TRAINING := config.yml domain.yml $(wildcard data/nlu/*.yml data/rules/*.yml data/stories/*.yml) \
 	$(wildcard data/answers/*.yml data/safety/*.yml data/scope/*.yml data/patterns/*.yml bot/rasa/nlu/*.py) bot/intake/safety.py bot/intake/risk.py \
-	bot/intake/risk_model.py bot/intake/scope_model.py bot/intake/answer_model.py bot/intake/sentence_encoder.py
+	bot/intake/risk_model.py bot/intake/scope_model.py bot/intake/answer_model.py bot/intake/sentence_encoder.py \
+	bot/intake/encoder_graph.py
 
 # Python 3.10 (Rasa 3.6 refuses 3.11): PATH first, then pyenv's installs.
 PYTHON310 ?= $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10.*/bin/python3.10 \
@@ -20,7 +22,7 @@ PYTHON310 ?= $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10.*/
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null \
 	&& { command -v "$$p"; break; }; done)
 
-.PHONY: help setup db run run-cluster services shell train test test-fast lint validate bench soak clean
+.PHONY: help setup db run run-cluster services shell train test test-fast lint validate bench soak clean docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,12 +49,15 @@ $(NODE): package.json package-lock.json
 $(SPACY): $(STAMP) data/patterns/entities.jsonl bot/intake/nlp.py
 	$(PY) -m bot build-nlp
 
-$(MODEL): $(STAMP) $(SPACY) $(TRAINING)
+$(ENCODER): $(STAMP) bot/intake/encoder_graph.py
+	$(PY) -m bot build-encoder
+
+$(MODEL): $(STAMP) $(SPACY) $(ENCODER) $(TRAINING)
 	@echo "Training (data or config changed)..."
 	$(BIN)/rasa train --fixed-model-name pilot-rock --out models
 	touch $@
 
-setup: $(STAMP) .env $(SPACY) $(NODE) ## Create .venv, install pinned Python and npm dependencies, build the spaCy pipeline
+setup: $(STAMP) .env $(SPACY) $(ENCODER) $(NODE) ## Create .venv, install pinned Python and npm dependencies, build the spaCy pipeline and the encoder graph
 
 train: setup $(MODEL) ## Train the model if data or config changed
 
@@ -90,6 +95,9 @@ lint: setup ## ruff check, ruff format --check, mypy and the import-linter contr
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+docs: $(STAMP) ## Write the README's configuration table from bot/core/settings.py
+	$(PY) -m bot settings table --write
 
 test-fast: setup ## The unit lane: no servers, no training, answers in seconds
 	$(BIN)/pytest -q tests/unit

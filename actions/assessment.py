@@ -2,11 +2,12 @@
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.base import TrackerAction
 from actions.messages import INTERRUPTIONS, is_fresh_reply, latest_entities, latest_intent
 from bot.intake.assessment_flow import (
     PREFILL,
@@ -53,16 +54,12 @@ def situation_proposal(tracker: Tracker) -> dict[str, str]:
     return {k: v for k, v in situation.prefill.items() if tracker.get_slot(k) is None}
 
 
-class ActionStartAssessment(Action):
+class ActionStartAssessment(TrackerAction):
     """Introduce the assessment; apply answers the visitor just confirmed, or start clean."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_start_assessment"
+    action_name = "action_start_assessment"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Say what is coming, reset stale answers and apply a confirmed proposal."""
         proposal = proposal_of(tracker.get_slot(PREFILL))
         confirmed = latest_intent(tracker) == "affirm" and bool(proposal)
@@ -80,16 +77,12 @@ class ActionStartAssessment(Action):
         return events
 
 
-class ActionAskPrefillOk(Action):
+class ActionAskPrefillOk(TrackerAction):
     """Show what a described situation implies and ask the visitor to confirm it."""
 
-    def name(self) -> str:
-        """Action name (the form asks `prefill_ok` with it)."""
-        return "action_ask_prefill_ok"
+    action_name = "action_ask_prefill_ok"  # the form asks `prefill_ok` with it
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """One message with the understood answers and yes / answer-myself buttons."""
         proposal = proposal_of(tracker.get_slot(PREFILL))
         dispatcher.utter_message(text=proposal_text(proposal), buttons=confirm_prefill_buttons())
@@ -157,16 +150,12 @@ def prefill_reply_events(tracker: Tracker) -> list[EventType]:
     return events
 
 
-class ActionRecommend(Action):
+class ActionRecommend(TrackerAction):
     """Apply the recommendation rule and explain it in the visitor's own terms."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_recommend"
+    action_name = "action_recommend"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Set `recommendation` and send the explanation with the offer of the call."""
         answers = {slot: tracker.get_slot(slot) for slot in ASSESSMENT_SLOTS}
         return recommend_events(dispatcher, answers)
@@ -185,16 +174,12 @@ def recommend_events(dispatcher: CollectingDispatcher, answers: dict[str, Any]) 
     return [SlotSet("recommendation", rec.kind), SlotSet(REASK, None)]
 
 
-class ActionCorrectAnswer(Action):
+class ActionCorrectAnswer(TrackerAction):
     """Change an answer the visitor corrects, and the recommendation with it."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_correct_answer"
+    action_name = "action_correct_answer"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Set the corrected answer; re-explain the outcome if the assessment was complete."""
         change = corrected_answer(tracker)
         if change is None:

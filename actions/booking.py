@@ -2,13 +2,14 @@
 
 import re
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.base import TrackerAction
 from actions.messages import is_fresh_reply, latest_entities, latest_intent, latest_text
 from bot.booking import availability
 from bot.booking import calls as booking
@@ -97,16 +98,12 @@ class ValidateBookingForm(FormValidationAction):
         return [SlotSet(k, v) for k, v in tracker.slots_to_validate().items()]
 
 
-class ActionAskSlotChoice(Action):
+class ActionAskSlotChoice(TrackerAction):
     """Offer the next five free times in the visitor's zone, with a 'later times' button."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_ask_slot_choice"
+    action_name = "action_ask_slot_choice"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Show the times as buttons and remember what was offered."""
         page_after = tracker.get_slot("slot_page_after")
         after = None
@@ -146,16 +143,12 @@ class ActionAskSlotChoice(Action):
         return [SlotSet("slot_choice", NONE_FREE)]
 
 
-class ActionBookSlot(Action):
+class ActionBookSlot(TrackerAction):
     """Book the chosen time in one transaction; if it was just taken, offer the next ones."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_book_slot"
+    action_name = "action_book_slot"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Create the booking, set `booking_id` and confirm the time in the visitor's zone."""
         choice = tracker.get_slot("slot_choice")
         if tracker.get_slot("booking_id") and not tracker.get_slot("reschedule_ref"):
@@ -233,50 +226,54 @@ def referenced_booking(tracker: Tracker) -> Booking | None:
         return found if own or proves_contact(text, lead.email, lead.phone) else None
 
 
-def ask_change(dispatcher: CollectingDispatcher, tracker: Tracker, verb: str) -> list[EventType]:
-    """Find the booking and ask the visitor to confirm the change."""
-    found = referenced_booking(tracker)
-    if found is None:  # one reply for unknown and unproven references: no way to probe them
-        named = REFERENCE.search(latest_text(tracker))
-        dispatcher.utter_message(response="utter_booking_verify" if named else "utter_no_booking")
-        return [SlotSet("pending_change", None)]
-    yes = "Yes, cancel it" if verb == "cancel" else "Yes, find a new time"
-    dispatcher.utter_message(
-        text=f"Just to check: {verb} your call on {booking.when(found)} "
-        f"(reference {found.reference})?",
-        buttons=[{"title": yes, "payload": "/affirm"}, {"title": "Keep it", "payload": "/deny"}],
-    )
-    return [
-        SlotSet("pending_change", found.reference),
-        SlotSet("lead_id", float(found.lead_id)),
-        SlotSet("lead_timezone", tracker.get_slot("lead_timezone") or found.visitor_timezone),
-    ]
+class AskChange(TrackerAction):
+    """Ask the visitor to confirm changing a booking (`verb` it); subclasses name the action."""
+
+    verb: ClassVar[str]  # in the question: "cancel" or "move" your call
+    confirm: ClassVar[str]  # the title of the button that says yes
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        """Find the booking and ask the visitor to confirm the change."""
+        found = referenced_booking(tracker)
+        if found is None:  # one reply for unknown and unproven references: no way to probe them
+            named = REFERENCE.search(latest_text(tracker))
+            dispatcher.utter_message(
+                response="utter_booking_verify" if named else "utter_no_booking"
+            )
+            return [SlotSet("pending_change", None)]
+        dispatcher.utter_message(
+            text=f"Just to check: {self.verb} your call on {booking.when(found)} "
+            f"(reference {found.reference})?",
+            buttons=[
+                {"title": self.confirm, "payload": "/affirm"},
+                {"title": "Keep it", "payload": "/deny"},
+            ],
+        )
+        return [
+            SlotSet("pending_change", found.reference),
+            SlotSet("lead_id", float(found.lead_id)),
+            SlotSet("lead_timezone", tracker.get_slot("lead_timezone") or found.visitor_timezone),
+        ]
 
 
-class ActionAskCancel(Action):
+class ActionAskCancel(AskChange):
     """Ask the visitor to confirm which booking to cancel."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_ask_cancel"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        """Look the booking up and ask for confirmation."""
-        return ask_change(dispatcher, tracker, "cancel")
+    action_name, verb, confirm = "action_ask_cancel", "cancel", "Yes, cancel it"
 
 
-class ActionCancelBooking(Action):
+class ActionAskReschedule(AskChange):
+    """Ask the visitor to confirm which booking to move."""
+
+    action_name, verb, confirm = "action_ask_reschedule", "move", "Yes, find a new time"
+
+
+class ActionCancelBooking(TrackerAction):
     """Cancel the confirmed booking; its slot becomes free again."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_cancel_booking"
+    action_name = "action_cancel_booking"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Cancel and say so."""
         reference = tracker.get_slot("pending_change")
         with session_scope() as session:
@@ -295,30 +292,12 @@ class ActionCancelBooking(Action):
         return events
 
 
-class ActionAskReschedule(Action):
-    """Ask the visitor to confirm which booking to move."""
-
-    def name(self) -> str:
-        """Action name."""
-        return "action_ask_reschedule"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        """Look the booking up and ask for confirmation."""
-        return ask_change(dispatcher, tracker, "move")
-
-
-class ActionStartReschedule(Action):
+class ActionStartReschedule(TrackerAction):
     """Prepare the booking form to pick a new time for an existing booking."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_start_reschedule"
+    action_name = "action_start_reschedule"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Remember which booking is being moved; your old time is kept until a new one is set."""
         dispatcher.utter_message(
             text="Sure. Your current time stays booked until you pick a new one."

@@ -1,10 +1,10 @@
 """Fallback: ask the visitor to confirm a guess, in friendly words."""
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
+from actions.base import TrackerAction
 from bot.intake.intent_labels import intent_label
 
 NEVER_SUGGEST = {"nlu_fallback", "out_of_scope", "emergency", "inform", "other_language"}
@@ -19,16 +19,12 @@ def best_guess(tracker: Tracker) -> str | None:
     return None
 
 
-class ActionDefaultAskAffirmation(Action):
+class ActionDefaultAskAffirmation(TrackerAction):
     """The first stage of the two-stage fallback, with visitor-facing labels."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_default_ask_affirmation"
+    action_name = "action_default_ask_affirmation"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Offer the best guess as a button, with a way out."""
         guess = best_guess(tracker)
         buttons = [{"title": "Something else", "payload": "/out_of_scope"}]

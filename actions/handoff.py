@@ -2,12 +2,12 @@
 
 from datetime import datetime
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
+from actions.base import TrackerAction
 from actions.messages import latest_metadata
 from bot.booking.availability import navigators_on_duty, team_back_at
 from bot.booking.timezones import is_valid_zone
@@ -57,16 +57,12 @@ def offer_callback(
     return [SlotSet("human_requested", True)]
 
 
-class ActionRequestHuman(Action):
+class ActionRequestHuman(TrackerAction):
     """Ask the team on duty to join the chat, or arrange a call back when nobody can."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_request_human"
+    action_name = "action_request_human"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Open a live request and alert the navigators on duty, else offer a call back."""
         now, channel = utcnow(), tracker.get_latest_input_channel() or "unknown"
         with session_scope() as session:
@@ -111,16 +107,12 @@ class ActionRequestHuman(Action):
         state.close(session, handoff, "out_of_hours", now=now)
 
 
-class ActionHandoffFallback(Action):
+class ActionHandoffFallback(TrackerAction):
     """Run by the time-limit watcher: nobody joined or replied in time; offer a call back."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_handoff_fallback"
+    action_name = "action_handoff_fallback"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Apologise for the wait, queue a call back, offer the booking."""
         with session_scope() as session:
             latest: Handoff | None = state.latest_handoff(session, tracker.sender_id)
@@ -130,16 +122,12 @@ class ActionHandoffFallback(Action):
             return [*offer_callback(dispatcher, tracker, session, note), LISTEN]
 
 
-class ActionHandback(Action):
+class ActionHandback(TrackerAction):
     """After a navigator hands the chat back: pick up where it makes sense."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_handback"
+    action_name = "action_handback"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Offer the booking (or the unfinished questions); close any form left open."""
         events: list[EventType] = []
         if tracker.active_loop_name:

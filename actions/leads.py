@@ -2,11 +2,12 @@
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.base import TrackerAction
 from actions.messages import (
     INTERRUPTIONS,
     is_fresh_reply,
@@ -108,16 +109,12 @@ def lead_signals(tracker: Tracker) -> Signals:
     )
 
 
-class ActionSaveLead(Action):
+class ActionSaveLead(TrackerAction):
     """Store the lead (once per conversation) before offering times."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_save_lead"
+    action_name = "action_save_lead"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Create the lead row with its warmth score and set `lead_id`."""
         if tracker.get_slot("lead_id"):
             return []

@@ -1,23 +1,19 @@
 """Visitor privacy requests."""
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
+from actions.base import TrackerAction
 from bot.intake.recommendation import ASSESSMENT_SLOTS
 
 
-class ActionDeleteMyData(Action):
+class ActionDeleteMyData(TrackerAction):
     """Erase this conversation and what the visitor shared in it."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_delete_my_data"
+    action_name = "action_delete_my_data"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Clear the answers and ask the tracker store to erase the conversation.
 
         The tracker store (bot.rasa.runtime.tracker_store) deletes the conversation's events, leads,

@@ -1,11 +1,11 @@
 """Safety actions: the emergency reply (numbers first, any form paused) and carrying on after it."""
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
 from actions.assessment import answer_from_entities
+from actions.base import TrackerAction
 from actions.messages import latest_entities
 from bot.intake.emergency import (
     ACUTE,
@@ -28,16 +28,12 @@ def red_flag_kind(tracker: Tracker) -> str | None:
     return kinds.pop() if len(kinds) == 1 and kinds <= {ACUTE, CRISIS} else None
 
 
-class ActionEmergency(Action):
+class ActionEmergency(TrackerAction):
     """Give 911 / 988 at once, whatever else was going on; pause any form, answers kept."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_emergency"
+    action_name = "action_emergency"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Send the numbers, then offer to carry on; remember the paused form."""
         for text in emergency_messages(red_flag_kind(tracker)):
             dispatcher.utter_message(text=text)
@@ -50,16 +46,12 @@ class ActionEmergency(Action):
         return events
 
 
-class ActionCarryOn(Action):
+class ActionCarryOn(TrackerAction):
     """The visitor says everyone is safe: back to where they were, answers kept."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_carry_on"
+    action_name = "action_carry_on"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Keep the numbers in view, then resume the paused form or ask how to help."""
         dispatcher.utter_message(text=CARRY_ON_TEXT)
         loop = tracker.get_slot(PAUSED_LOOP)

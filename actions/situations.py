@@ -1,11 +1,11 @@
 """Situation archetypes: acknowledge, explain, and propose the answers they imply."""
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
 from actions.assessment import reset_events
+from actions.base import TrackerAction
 from actions.messages import latest_intent
 from bot.intake.assessment_flow import PREFILL, confirm_prefill_buttons, proposal_text
 from bot.intake.situations import situation_for_intent
@@ -13,16 +13,12 @@ from bot.intake.situations import situation_for_intent
 BOOK_BUTTON = {"title": "Book the free call", "payload": "/book_call"}
 
 
-class ActionAcknowledgeSituation(Action):
+class ActionAcknowledgeSituation(TrackerAction):
     """Answer a described situation with empathy, a tailored explanation and a proposal."""
 
-    def name(self) -> str:
-        """Action name."""
-        return "action_acknowledge_situation"
+    action_name = "action_acknowledge_situation"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Acknowledge, explain, and ask the visitor to confirm the answers it implies."""
         situation = situation_for_intent(latest_intent(tracker))
         if situation is None:

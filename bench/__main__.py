@@ -1,19 +1,29 @@
-"""Print NLU quality, safety recall per category, training time, latency and memory."""
+"""Print NLU quality, safety recall per category, training time, latency and memory; the product
+against a stock Rasa bot; Rasa CPU per message end to end and per stage.
 
+`python -m bench` runs every section; `python -m bench SECTION ...` runs the named ones.
+"""
+
+import argparse
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
 from sklearn.metrics import accuracy_score, f1_score
 
+from bench.anchor import anchor_figures
+from bench.cpu import cpu_figures
+from bench.profile import profile_figures
 from bench.safety import cross_validated_figures, heldout_figures
+from bench.stats import latency_summary, process_tree, resident_mib
+from bench.visits import SCRIPT
 from bot.intake.safety import default_guard
 from tests.e2e.test_nlu_heldout import heldout_examples
 from tests.support.assessment import (
@@ -25,22 +35,6 @@ from tests.support.assessment import (
 from tests.support.servers import ROOT, Servers, running_servers
 
 SAFETY_SET = ROOT / "tests" / "safety" / "red_flag_set.yml"
-SCRIPT = [
-    "hello",
-    "help me decide",
-    '/inform{"scope": "complex"}',
-    '/inform{"decisions": "many"}',
-    "I need someone to help me find my way through the system",
-    '/inform{"support": "alone"}',
-    "how much does it cost?",
-    "thanks!",
-]
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """The pct-th percentile (nearest rank) of values."""
-    ordered = sorted(values)
-    return ordered[max(0, round(pct / 100 * len(ordered)) - 1)]
 
 
 def nlu_figures(servers: Servers) -> None:
@@ -115,28 +109,6 @@ def latency_figures(servers: Servers, concurrency: int, conversations: int, roun
     print(f"REST latency at {concurrency:>2} concurrent, all rounds: {latency_summary(times)}")
 
 
-def latency_summary(times: list[float]) -> str:
-    """Message count, p50 and p95 of round-trip times in ms."""
-    return (
-        f"{len(times)} messages, p50 {statistics.median(times):.1f} ms, "
-        f"p95 {percentile(times, 95):.1f} ms"
-    )
-
-
-def process_tree(pid: int) -> list[int]:
-    """`pid` and all its descendants (Rasa's workers are children of the main process)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [pid] + [p for child in children for p in process_tree(int(child))]
-
-
-def resident_mib(pid: int) -> float:
-    """Resident memory of one process in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def memory_figure(pid: int) -> None:
     """Resident memory of the Rasa server: the main process and each worker."""
     sizes = [resident_mib(p) for p in process_tree(pid)]
@@ -160,8 +132,8 @@ def training_figure() -> None:
     shutil.rmtree(out, ignore_errors=True)
 
 
-def main() -> None:
-    """Run every benchmark and print its figures."""
+def quality_figures() -> None:
+    """NLU, answers, safety, REST latency and memory of the product (default two workers)."""
     red_flag_figures()
     with (
         tempfile.TemporaryDirectory(prefix="bench-") as workdir,
@@ -174,7 +146,44 @@ def main() -> None:
         latency_figures(servers, concurrency=10, conversations=60, rounds=3)
         memory_figure(servers.rasa_pid)
     cross_validated_figures()
-    training_figure()
+
+
+def profile_and_cpu_figures() -> None:
+    """The per-stage profile in process, then the same messages on a real server, side by side."""
+    in_process = profile_figures()
+    server = cpu_figures()
+    print("Rasa CPU per message, in process (plain pass) against a real one-worker server:")
+    for bucket, name in (("text", "free-text message"), ("payload", "button payload")):
+        print(
+            f"  per {name:<17} in process {in_process[f'{bucket}_plain']:5.1f} ms, "
+            f"server {server[bucket]:5.1f} ms (utime + stime)"
+        )
+
+
+SECTIONS: dict[str, Callable[[], object]] = {
+    "quality": quality_figures,
+    "profile": profile_and_cpu_figures,
+    "cpu": cpu_figures,
+    "anchor": anchor_figures,
+    "training": training_figure,
+}
+EVERYTHING = ("quality", "profile", "anchor", "training")  # profile runs the cpu section too
+
+
+def main() -> None:
+    """Run the named sections, or every one, and print their figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("sections", nargs="*", metavar="SECTION", help=", ".join(SECTIONS))
+    chosen = parser.parse_args().sections or EVERYTHING
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section {', '.join(unknown)} (choose from {', '.join(SECTIONS)})")
+    if "profile" in chosen:
+        chosen = [name for name in chosen if name != "cpu"]
+    for name in chosen:
+        start = time.perf_counter()
+        SECTIONS[name]()
+        print(f"({name}: {time.perf_counter() - start:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Booking the intro call: one transaction from a chosen time to a confirmed booking and email."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,6 +19,33 @@ from bot.db.repository import (
 )
 
 INVITE_NAME = "pilot-rock-intro-call.ics"
+
+
+@dataclass(frozen=True)
+class CallEmail:
+    """An email about a booked call, sent with its calendar update (email leads only)."""
+
+    kind: str  # the outbox message's kind
+    subject: str  # a format string of {when}
+    body: str  # a format string of {name}, {when} and {reference}
+    invite: Callable[..., bytes]  # the calendar attachment: bot.booking.invites
+
+
+CONFIRMATION = CallEmail(
+    "booking_confirmation",
+    "Your free intro call with Pilot Rock: {when}",
+    "Hi {name},\n\nYour free 15-minute intro call is booked for {when}.\nYour reference is "
+    "{reference}. To move or cancel it, reply to this email or tell the assistant on our "
+    "website.\n\nPilot Rock Medical Navigators",
+    booking_invite,
+)
+CANCELLATION = CallEmail(
+    "booking_cancellation",
+    "Cancelled: your Pilot Rock intro call on {when}",
+    "Hi {name},\n\nYour intro call on {when} (reference {reference}) is cancelled. You can "
+    "book a new time on our website any time.\n\nPilot Rock Medical Navigators",
+    cancellation_invite,
+)
 
 
 def when(booking: Booking, tz: str | None = None) -> str:
@@ -53,9 +81,9 @@ def book(
         session, lead.id, slot.navigator_id, slot.start, slot.end, lead.timezone
     )
     if old is not None:
-        queue_cancellation(session, old, lead)
+        queue_email(session, old, lead, CANCELLATION)
     lead.status = "booked"
-    queue_confirmation(session, booking, lead)
+    queue_email(session, booking, lead, CONFIRMATION)
     return booking
 
 
@@ -72,48 +100,16 @@ def cancel(session: Session, reference: str) -> Booking | None:
     """Cancel a confirmed booking and tell the visitor by email; None if none matches."""
     booking = cancel_booking(session, reference)
     if booking is not None:
-        queue_cancellation(session, booking, session.get(Lead, booking.lead_id))
+        queue_email(session, booking, session.get(Lead, booking.lead_id), CANCELLATION)
     return booking
 
 
-def queue_confirmation(session: Session, booking: Booking, lead: Lead) -> None:
-    """Queue the confirmation email with its calendar invite (email leads only)."""
-    body = (
-        f"Hi {lead.name},\n\nYour free 15-minute intro call is booked for {when(booking)}.\n"
-        f"Your reference is {booking.reference}. To move or cancel it, reply to this email "
-        "or tell the assistant on our website.\n\nPilot Rock Medical Navigators"
-    )
-    subject = f"Your free intro call with Pilot Rock: {when(booking)}"
-    _queue(session, booking, lead, "booking_confirmation", subject, body, booking_invite)
-
-
-def queue_cancellation(session: Session, booking: Booking, lead: Lead | None) -> None:
-    """Queue the cancellation email and calendar update (email leads only)."""
-    if lead is None:
-        return
-    body = (
-        f"Hi {lead.name},\n\nYour intro call on {when(booking)} (reference "
-        f"{booking.reference}) is cancelled. You can book a new time on our website any "
-        "time.\n\nPilot Rock Medical Navigators"
-    )
-    subject = f"Cancelled: your Pilot Rock intro call on {when(booking)}"
-    _queue(session, booking, lead, "booking_cancellation", subject, body, cancellation_invite)
-
-
-def _queue(
-    session: Session,
-    booking: Booking,
-    lead: Lead,
-    kind: str,
-    subject: str,
-    body: str,
-    invite: Callable[..., bytes],
-) -> None:
+def queue_email(session: Session, booking: Booking, lead: Lead | None, email: CallEmail) -> None:
     """Put one email with its calendar attachment in the outbox, if the lead gave an email."""
-    if not lead.email:
+    if lead is None or not lead.email:
         return
-    navigator = session.get(Navigator, booking.navigator_id)
-    calendar = invite(
+    navigator, moment = session.get(Navigator, booking.navigator_id), when(booking)
+    calendar = email.invite(
         booking.reference,
         booking.starts_at,
         booking.ends_at,
@@ -123,10 +119,10 @@ def _queue(
     )
     enqueue_message(
         session,
-        kind=kind,
+        kind=email.kind,
         recipient=lead.email,
-        subject=subject,
-        body_text=body,
+        subject=email.subject.format(when=moment),
+        body_text=email.body.format(name=lead.name, when=moment, reference=booking.reference),
         booking_id=booking.id,
         attachment_name=INVITE_NAME,
         attachment=calendar.decode(),

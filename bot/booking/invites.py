@@ -1,6 +1,7 @@
 """iCalendar (RFC 5545 / iTIP) invitations for intro calls: a request and its cancellation."""
 
 from datetime import datetime, timezone
+from functools import partial
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
@@ -15,7 +16,9 @@ def event_uid(reference: str, domain: str = UID_DOMAIN) -> str:
     return f"{reference.strip().upper()}@{domain}"
 
 
-def booking_invite(
+def _invite(
+    method: str,
+    status: str,
     reference: str,
     starts_at: datetime,
     ends_at: datetime,
@@ -24,29 +27,20 @@ def booking_invite(
     attendee_name: str,
     summary: str = DEFAULT_SUMMARY,
     *,
-    sequence: int = 0,
+    sequence: int,
     stamp: datetime | None = None,
 ) -> bytes:
-    """A METHOD:REQUEST calendar that invites the visitor to the booked call."""
+    """A one-event calendar of the call with iTIP `method` and the event's `status`."""
     event = _event(reference, starts_at, ends_at, summary, sequence, stamp)
-    return _calendar("REQUEST", "CONFIRMED", event, organizer_email, attendee_email, attendee_name)
+    return _calendar(method, status, event, organizer_email, attendee_email, attendee_name)
 
 
-def cancellation_invite(
-    reference: str,
-    starts_at: datetime,
-    ends_at: datetime,
-    organizer_email: str,
-    attendee_email: str,
-    attendee_name: str,
-    summary: str = DEFAULT_SUMMARY,
-    *,
-    sequence: int = 1,
-    stamp: datetime | None = None,
-) -> bytes:
-    """A METHOD:CANCEL calendar that withdraws the call (same UID, higher SEQUENCE)."""
-    event = _event(reference, starts_at, ends_at, summary, sequence, stamp)
-    return _calendar("CANCEL", "CANCELLED", event, organizer_email, attendee_email, attendee_name)
+# Both take `_invite`'s arguments after `status`: a call's request and its cancellation share
+# the UID, and the cancellation's SEQUENCE is higher.
+booking_invite = partial(_invite, "REQUEST", "CONFIRMED", sequence=0)
+"""A METHOD:REQUEST calendar that invites the visitor to the booked call."""
+cancellation_invite = partial(_invite, "CANCEL", "CANCELLED", sequence=1)
+"""A METHOD:CANCEL calendar that withdraws the call (same UID, higher SEQUENCE)."""
 
 
 def description(reference: str) -> str:

@@ -12,6 +12,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func in (
         ("build-nlp", servers.build_nlp),
+        ("build-encoder", servers.build_encoder),
         ("run-rasa", servers.run_rasa),
         ("run-actions", servers.run_actions),
         ("run-web", servers.run_web),

@@ -115,6 +115,21 @@ def positive_int(value: str) -> int:
     return number
 
 
+def add_model_options(
+    export: argparse.ArgumentParser, data: str, out: Path, model: str, files: str
+) -> None:
+    """`--<data>-out` and `--<data>-training-dir` (data/<data>) for one model's labels."""
+    export.add_argument(
+        f"--{data}-out", type=Path, default=out, help=f"folder for the {model} files ({files})"
+    )
+    export.add_argument(
+        f"--{data}-training-dir",
+        type=Path,
+        default=DATA / data,
+        help=f"{model} training data to check against",
+    )
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register `export-annotations` and `retention purge`."""
     export = sub.add_parser("export-annotations", help=export_annotations.__doc__)
@@ -122,30 +137,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     export.add_argument(
         "--training-dir", type=Path, default=DATA / "nlu", help="NLU training data to check against"
     )
-    export.add_argument(
-        "--answers-out",
-        type=Path,
-        default=DEFAULT_ANSWERS_EXPORT,
-        help="folder for the answer-model files (<question>.yml)",
-    )
-    export.add_argument(
-        "--answers-training-dir",
-        type=Path,
-        default=DATA / "answers",
-        help="answer-model training data to check against",
-    )
-    export.add_argument(
-        "--safety-out",
-        type=Path,
-        default=DEFAULT_SAFETY_EXPORT,
-        help="folder for the risk-model files (<label>.yml)",
-    )
-    export.add_argument(
-        "--safety-training-dir",
-        type=Path,
-        default=DATA / "safety",
-        help="risk-model training data to check against",
-    )
+    add_model_options(export, "answers", DEFAULT_ANSWERS_EXPORT, "answer-model", "<question>.yml")
+    add_model_options(export, "safety", DEFAULT_SAFETY_EXPORT, "risk-model", "<label>.yml")
     export.set_defaults(func=export_annotations)
     retention = sub.add_parser("retention", help="data retention")
     act = retention.add_subparsers(dest="action", required=True)

@@ -19,6 +19,15 @@ def build_nlp(_: Namespace) -> int:
     return 0
 
 
+def build_encoder(_: Namespace) -> int:
+    """Build the sentence encoder's ONNX graph from the installed model package's weights."""
+    from bot.intake.encoder_graph import write_graph
+    from bot.intake.sentence_encoder import package_archive
+
+    print(f"sentence encoder graph written to {write_graph(package_archive())}")
+    return 0
+
+
 def channel_credentials() -> str:
     """Write the credentials file for this run, dropping REST when it is switched off."""
     from ruamel.yaml import YAML

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 
@@ -17,6 +17,9 @@ from bot.conversations.transcript import (
     Transcript,
     VisitorMessage,
 )
+
+if TYPE_CHECKING:
+    from bot.db.models import Lead
 
 MASK = "•••"
 PERSONAL_SLOTS = frozenset(
@@ -36,15 +39,53 @@ def mask_transcript(transcript: Transcript, known: Iterable[str] = ()) -> Transc
     `known` adds personal values from elsewhere (the lead's name, email, phone...). Visitor
     messages that answered a question of the lead form are masked whole.
     """
-    masker = Masker(personal_values(transcript, known))
-    items: list[Item] = []
-    asked: Any = None
-    for item in transcript.items:
-        if isinstance(item, SlotChange) and item.name == "requested_slot":
-            asked = item.value
-        items.append(masker.item(item, answering=asked in PERSONAL_SLOTS))
-    slots = {name: masker.slot(name, value) for name, value in transcript.slots.items()}
+    running = RunningMask(known)
+    items = running.mask(transcript)
+    slots = {name: running.masker.slot(name, value) for name, value in transcript.slots.items()}
     return Transcript(items=items, slots=slots)
+
+
+class RunningMask:
+    """Masks a conversation's items batch by batch as they arrive, each item once.
+
+    It keeps what masking needs from earlier batches: the personal values seen so far and the
+    lead-form question open last. An item is masked with the values known when it arrives (a
+    value that only turns up later cannot reach back into items already shown).
+    """
+
+    def __init__(self, known: Iterable[str] = ()) -> None:
+        """Start with `known` personal values (the lead's details) and no question open."""
+        self.values: set[str] = set()
+        self.masker = Masker(())
+        self.asked: Any = None
+        self.learn(known)
+
+    def learn(self, values: Iterable[str]) -> None:
+        """Add personal values to mask from now on."""
+        new = {str(value) for value in values if value} - self.values
+        if new:
+            self.values |= new
+            self.masker = Masker(self.values)
+
+    def mask(self, transcript: Transcript) -> list[Item]:
+        """The next items (in stored order) masked, learning the personal values they set."""
+        self.learn(personal_values(transcript, ()))
+        items: list[Item] = []
+        for item in transcript.items:
+            if isinstance(item, SlotChange) and item.name == "requested_slot":
+                self.asked = item.value
+            items.append(self.masker.item(item, answering=self.asked in PERSONAL_SLOTS))
+        return items
+
+
+def lead_values(leads: Iterable[Lead]) -> list[str]:
+    """The personal details the leads of a conversation hold (name, email, phone, summary)."""
+    return [
+        value
+        for lead in leads
+        for value in (lead.name, lead.email, lead.phone, lead.summary)
+        if value
+    ]
 
 
 def personal_values(transcript: Transcript, known: Iterable[str]) -> list[str]:

@@ -158,6 +158,16 @@ def create_callback_request(
     return request
 
 
+def callback_requests_of(session: Session, conversation_id: str) -> list[CallbackRequest]:
+    """A conversation's callback requests, oldest first."""
+    query = (
+        select(CallbackRequest)
+        .where(CallbackRequest.conversation_id == conversation_id)
+        .order_by(CallbackRequest.created_at)
+    )
+    return list(session.scalars(query))
+
+
 def _slot_is_taken(session: Session, navigator_id: int, starts_at: datetime) -> bool:
     """Whether a confirmed booking holds this navigator's start time."""
     query = select(Booking.id).where(

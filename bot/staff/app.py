@@ -3,20 +3,25 @@
 A separate process from the demo site (`python -m bot run-staff`, STAFF_HOST:STAFF_PORT,
 default 127.0.0.1:8081). Pages are rendered on the server (Jinja2, autoescaped) and need no
 JavaScript; one small script of our own (static/live.js, no inline code) keeps the live chat
-and the waiting count current. Sessions live in the database (`bot.staff.sessions`); every
-route declares the permission it needs (`bot.staff.permissions`); every POST carries a CSRF
-token. Each response carries a strict Content-Security-Policy and the other security headers;
-pages behind the login are never cached.
+and the waiting count current: the live chat through a stream the app pushes (`bot.staff.push`,
+one reader of new events per process), the count by polling. Sessions live in the database
+(`bot.staff.sessions`); every route declares the permission it needs (`bot.staff.permissions`);
+every POST carries a CSRF token. Each response carries a strict Content-Security-Policy and the
+other security headers; pages behind the login are never cached.
 
 `app.state.clock` gives the current time (aware UTC) for session limits and lockouts: tests
 replace it to move time forward without sleeping. `app.state.open_conversation` opens a
 conversation on Rasa's HTTP API for live takeover: tests replace it with a stand-in for Rasa.
+`app.state.live_feed` pushes new messages to open live pages; `app.state.stream_seconds` is how
+long one of their streams lasts before the page reconnects (tests that read a stream whole
+through Starlette's TestClient, which waits for the end of a response, shorten it).
 """
 
 from __future__ import annotations
 
 from argparse import Namespace
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +38,8 @@ from bot.db.models import utcnow
 from bot.db.session import session_factory
 from bot.handoff.conversation import Conversation
 from bot.staff.encoded_ids import EncodedConversationIds
+from bot.staff.push.feed import LiveFeed
+from bot.staff.push.stream import STREAM_SECONDS
 from bot.staff.views import (
     admin,
     auth,
@@ -47,6 +54,7 @@ from bot.staff.views.base import Context, redirect, render, requires
 from bot.web.headers import SecurityHeaders
 
 STATIC = Path(__file__).resolve().parent / "static"
+SHUTDOWN_SECONDS = 3  # open live streams do not hold up a shutdown longer (pages reconnect)
 CSP = "; ".join(
     [
         "default-src 'self'",
@@ -135,6 +143,13 @@ def routes() -> list[Route | Mount]:
     ]
 
 
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Stop the live feed (and end its streams) when the app shuts down."""
+    yield
+    app.state.live_feed.stop()
+
+
 def create_app(
     settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None
 ) -> Starlette:
@@ -145,11 +160,15 @@ def create_app(
     settings (`get_settings()`).
     """
     settings = settings or get_settings()
-    app = Starlette(routes=routes(), exception_handlers={HTTPException: http_error})
+    app = Starlette(
+        routes=routes(), exception_handlers={HTTPException: http_error}, lifespan=lifespan
+    )
     app.state.settings = settings
     app.state.sessions = session_factory(settings.database_url)
     app.state.clock = clock or utcnow
     app.state.open_conversation = lambda conversation_id: Conversation(conversation_id, settings)
+    app.state.live_feed = LiveFeed(settings.database_url)
+    app.state.stream_seconds = STREAM_SECONDS
     app.add_middleware(EncodedConversationIds)
     app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS, per_path=cache_control)
     return app
@@ -175,5 +194,6 @@ def run_staff(_: Namespace | None = None) -> int:
         ws="none",
         proxy_headers=False,
         access_log=False,  # request lines hold search text and conversation ids
+        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
     )
     return 0

@@ -147,15 +147,28 @@ def handoffs_of(db: Session, conversation_id: str) -> list[Handoff]:
 def live_state(db: Session, conversation_id: str, user: StaffUser) -> LiveState:
     """The conversation's open handoff (if any) described for `user`."""
     handoff = state.open_handoff(db, conversation_id)
+    holder = holder_of(db, handoff)
+    return state_for(handoff, holder, user.id, user.display_name)
+
+
+def holder_of(db: Session, handoff: Handoff | None) -> str:
+    """The display name of whoever holds a claimed handoff ("" when nobody does)."""
+    if handoff is None or handoff.claimed_by_id is None:
+        return ""
+    return staff_names(db, [handoff.claimed_by_id]).get(handoff.claimed_by_id, FORMER)
+
+
+def state_for(handoff: Handoff | None, holder: str, user_id: int, user_name: str) -> LiveState:
+    """An open handoff (or None) held by `holder`, described for the staff member `user_id`."""
     if handoff is None:
         return LiveState("none", "Not in a takeover: the assistant is answering.")
     if handoff.status == "waiting":
         since = moment(handoff.requested_at)
         return LiveState("waiting", f"Waiting for a navigator since {since}.", handoff)
-    if handoff.claimed_by_id == user.id:
+    if handoff.claimed_by_id == user_id:
         text = "You are in this chat: the assistant is paused and the visitor sees your messages."
-        return LiveState("mine", text, handoff, user.display_name)
-    holder = staff_names(db, [handoff.claimed_by_id]).get(handoff.claimed_by_id or 0, FORMER)
+        return LiveState("mine", text, handoff, user_name)
+    holder = holder or FORMER
     return LiveState(
         "other", f"{holder} is in this chat: the assistant is paused.", handoff, holder
     )

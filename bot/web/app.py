@@ -4,7 +4,9 @@ Routes:
 
 - `/`                                 the demo page (`web/demo/index.html`), its `data-server`
                                       filled with the Rasa server's public address
-- `/widget/pilotrock-widget.js`       the widget (`web/widget/`)
+- `/widget/pilotrock-widget.js`       the widget's entry module (`web/widget/`), loaded with
+                                      `<script type="module">`; it imports the other modules
+- `/widget/{module}.js`               the other modules (`WIDGET_MODULES`), nothing else
 - `/widget/widget.css`                its stylesheet, linked inside the widget's shadow root
 - `/widget/vendor/socket.io.min.js`   socket.io-client from `node_modules/` (installed by `npm ci`;
                                       a 500 that says so when it is missing)
@@ -12,7 +14,9 @@ Routes:
 
 Every response carries security headers; the demo page's Content-Security-Policy allows only
 this server, the Rasa server (http(s) and ws(s) for Socket.IO) and the page's own inline style
-block by its hash.
+block by its hash. The widget's modules are `text/javascript` (browsers refuse a module of any
+other type) and carry `Access-Control-Allow-Origin: *`: a page on another site fetches module
+scripts in CORS mode, without credentials.
 """
 
 import base64
@@ -43,6 +47,20 @@ from bot.web.headers import SecurityHeaders
 WEB = ROOT / "web"
 SOCKET_IO = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 JS = "text/javascript; charset=utf-8"
+# The widget's ES modules in web/widget/: the entry module first, then what it imports.
+WIDGET_MODULES = (
+    "pilotrock-widget.js",
+    "config.js",
+    "connection.js",
+    "controls.js",
+    "dom.js",
+    "inbox.js",
+    "outbox.js",
+    "render.js",
+    "storage.js",
+    "strings.js",
+    "view.js",
+)
 CSS = "text/css; charset=utf-8"
 SOCKET_IO_MISSING = (
     "socket.io-client is not installed: run `npm ci` in the repository root "
@@ -135,7 +153,9 @@ def create_app(
         scheme = "https" if request.url.scheme == "https" else "http"
         return f"{scheme}://{host}:{port}"
 
-    def static(path: Path, media_type: str) -> Callable[[Request], Awaitable[Response]]:
+    def static(
+        path: Path, media_type: str, *, module: bool = False
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(_: Request) -> Response:
             if not path.is_file():
                 return PlainTextResponse(f"{path.name} is missing from the web app\n", 500)
@@ -143,6 +163,9 @@ def create_app(
             response.headers["Cache-Control"] = "no-cache"
             # The widget is meant to be embedded on other sites.
             response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+            if module:
+                # Other sites fetch module scripts in CORS mode (public files, no credentials).
+                response.headers["Access-Control-Allow-Origin"] = "*"
             return response
 
         return endpoint
@@ -177,7 +200,10 @@ def create_app(
 
     routes = [
         Route("/", demo),
-        Route("/widget/pilotrock-widget.js", static(widget_dir / "pilotrock-widget.js", JS)),
+        *(
+            Route(f"/widget/{name}", static(widget_dir / name, JS, module=True))
+            for name in WIDGET_MODULES
+        ),
         Route("/widget/widget.css", static(widget_dir / "widget.css", CSS)),
         Route("/widget/vendor/socket.io.min.js", vendor_socket_io),
         Route("/widget/vendor/socket.io.min.js.map", vendor_source_map),

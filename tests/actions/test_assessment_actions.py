@@ -1,5 +1,6 @@
 """Assessment actions, run as the action server runs them."""
 
+import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -63,17 +64,19 @@ async def test_button_payload_entity_fills_the_slot(make_tracker, domain) -> Non
     assert slot_events(events)["decisions"] == "many"
 
 
-async def test_unclear_answer_is_reasked_not_guessed(make_tracker, domain) -> None:
-    tracker = make_tracker("yes", intent="affirm", slots={"requested_slot": "scope"})
-    events, _ = await run_validation(tracker, domain)
-    assert slot_events(events) == {"scope": None, "assessment_reask": "scope"}
-
-
-async def test_correction_with_nothing_to_correct_reasks_the_open_question(
-    make_tracker, domain
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("yes", "affirm"),
+        # A vague reply the classifier takes for a correction, with no answer read, is unclear.
+        ("hmm maybe", "correct_answer"),
+    ],
+    ids=["unclear_answer", "correction_with_nothing_to_correct"],
+)
+async def test_an_unclear_reply_reasks_the_open_question_not_guessed(
+    make_tracker, domain, text: str, intent: str
 ) -> None:
-    # A vague reply the classifier takes for a correction, with no answer read, is unclear.
-    tracker = make_tracker("hmm maybe", intent="correct_answer", slots={"requested_slot": "scope"})
+    tracker = make_tracker(text, intent=intent, slots={"requested_slot": "scope"})
     events, _ = await run_validation(tracker, domain)
     assert slot_events(events) == {"scope": None, "assessment_reask": "scope"}
 

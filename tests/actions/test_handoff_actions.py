@@ -1,7 +1,7 @@
 """Asking for a person: live when a navigator is on duty, a call back otherwise; fallbacks."""
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -12,19 +12,14 @@ from sqlalchemy import select, update
 
 import actions.handoff
 from actions.handoff import ActionHandback, ActionHandoffFallback, ActionRequestHuman
-from bot.booking.availability import set_weekly_hours
 from bot.core.settings import get_settings
 from bot.db.handoffs import Handoff
 from bot.db.models import CallbackRequest, Navigator, OutboxMessage
 from bot.db.session import session_scope
-from bot.db.staff import StaffUser
 from bot.handoff import notices, state
+from tests.support.team import MONDAY, SATURDAY, STAFF_URL, staff_navigator, weekday_team
 
-MONDAY = datetime(2030, 1, 7, 15, 30, tzinfo=timezone.utc)  # 10:30 New York, 07:30 Los Angeles
-SATURDAY = datetime(2030, 1, 5, 15, 30, tzinfo=timezone.utc)
-STAFF_URL = "https://staff.pilotrock.example"
 CLAIM_MINUTES = 7
-WEEKDAYS = {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
 BOOK = {"title": "Book the free call", "payload": "/book_call"}
 
 LISTENED = ActionExecuted("action_listen")  # actions run through the HTTP API end listening
@@ -38,15 +33,7 @@ def team(database: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     get_settings.cache_clear()
     with session_scope() as session:
         session.execute(update(Navigator).values(active=False))
-        for email, zone in (
-            ("east@pilotrock.example", "America/New_York"),
-            ("central@pilotrock.example", "America/Chicago"),
-            ("west@pilotrock.example", "America/Los_Angeles"),
-        ):
-            navigator = Navigator(name=email.split("@")[0], email=email, timezone=zone)
-            session.add(navigator)
-            session.flush()
-            set_weekly_hours(session, navigator, WEEKDAYS)
+        weekday_team(session)
     return ["east@pilotrock.example", "central@pilotrock.example"]
 
 
@@ -236,16 +223,7 @@ async def test_a_channel_that_cannot_carry_a_live_chat_gets_a_call_back(
 def closed_handoff(outcome: str) -> None:
     """The visitor's handoff, claimed by a navigator and closed by the watcher with `outcome`."""
     with session_scope() as session:
-        user = StaffUser(
-            username="ana",
-            display_name="Ana Ortiz",
-            role="navigator",
-            password_hash="unused",
-            active=True,
-            failed_logins=0,
-        )
-        session.add(user)
-        session.flush()
+        user = staff_navigator(session, "ana", "Ana Ortiz")
         handoff, _ = state.request(session, "test-visitor", "socketio", now=MONDAY)
         if outcome == "no_reply":
             state.claim(session, handoff, user.id, MONDAY)

@@ -29,7 +29,7 @@ from tests.support.takeover import PASSWORD, alerts_to, staff_member, team_on_du
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = ROOT / "artifacts" / "takeover"
-FEED_MS = 3_000  # the live page polls every second: a visitor message shows within this
+FEED_MS = 3_000  # messages are pushed to the live page: a visitor message shows within this
 
 
 @pytest.fixture(scope="module")

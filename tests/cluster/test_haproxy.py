@@ -29,6 +29,7 @@ from tests.cluster.support import (
     stop,
     wait_for,
 )
+from tests.support.cluster import haproxy_command, haproxy_stats
 
 SERVERS = {"rasa": ("rasa-1", "rasa-2"), "actions": ("actions-1", "actions-2")}
 ACTION_DELAY = 0.2  # seconds each action call takes: a kill finds calls in flight
@@ -68,20 +69,11 @@ class Balancer:
 
     def admin(self, command: str) -> str:
         """One command on HAProxy's admin socket; its answer."""
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.connect(str(self.workdir / "run" / "haproxy.sock"))
-            sock.sendall(command.encode() + b"\n")
-            chunks = []
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        return b"".join(chunks).decode()
+        return haproxy_command(self.workdir / "run", command)
 
     def status(self, backend: str, server: str) -> str:
         """A server's state as HAProxy sees it: UP, DOWN, MAINT..."""
-        lines = self.admin("show stat").splitlines()
-        header = lines[0].lstrip("# ").split(",")
-        for line in lines[1:]:
-            row = dict(zip(header, line.split(","), strict=False))
+        for row in haproxy_stats(self.admin("show stat")):
             if row.get("pxname") == backend and row.get("svname") == server:
                 return row["status"].split(" ")[0]
         raise KeyError(f"{backend}/{server}")

@@ -22,7 +22,7 @@ from dotenv import dotenv_values
 
 from bot.cli import build_parser
 from tests.cluster.support import ROOT, alive, answers, children, free_ports, missing, wait_for
-from tests.support.servers import MODEL, STARTUP_SECONDS, missing_prerequisites
+from tests.support.servers import MODEL, STARTUP_SECONDS, missing_prerequisites, prepare_database
 
 TOKEN = "supervision-test-token"
 PROGRAMS = ("rasa", "actions", "outbox", "indexer", "web", "staff")
@@ -124,14 +124,7 @@ def profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Profile]:
         missing(reason)
     workdir = tmp_path_factory.mktemp("supervised")
     env = environment(workdir)
-    for command in (["db", "upgrade"], ["availability", "seed"]):  # what `make run` does first
-        subprocess.run(
-            [sys.executable, "-m", "bot", *command],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+    prepare_database(env)
     log = (workdir / "supervise.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "supervise", "embedded"],

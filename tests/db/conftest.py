@@ -10,12 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.settings import get_settings
 from bot.db.migrate import upgrade
-from bot.db.models import Lead, Navigator
 from bot.db.session import dispose_engines, make_engine
 from bot.db.staff import StaffUser
 from bot.staff.accounts import create_user
 from tests.support.services import require_postgres
-from tests.support.team import STAFF_URL
+from tests.support.team import STAFF_URL, lead_and_navigator, staff_navigator
 
 
 @pytest.fixture(scope="session")
@@ -89,16 +88,7 @@ def staff_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 @pytest.fixture
 def ids(session: Session) -> tuple[int, int]:
     """A committed navigator and lead: (navigator_id, lead_id)."""
-    navigator = Navigator(name="Dr. Ada Park", email="ada@example.org", timezone="America/Denver")
-    lead = Lead(
-        name="Sam Rivera",
-        email="sam@example.com",
-        timezone="Europe/Lisbon",
-        channel="rest",
-        conversation_id="conv-1",
-    )
-    session.add_all([navigator, lead])
-    session.commit()
+    lead, navigator = lead_and_navigator(session, "conv-1", "Europe/Lisbon")
     return navigator.id, lead.id
 
 
@@ -118,15 +108,7 @@ def user(session: Session) -> StaffUser:
 
 def navigator_account(session: Session, username: str, display_name: str) -> StaffUser:
     """A committed navigator account (its password is never used)."""
-    user = StaffUser(
-        username=username,
-        display_name=display_name,
-        role="navigator",
-        password_hash="unused",
-        active=True,
-        failed_logins=0,
-    )
-    session.add(user)
+    user = staff_navigator(session, username, display_name)
     session.commit()
     return user
 

@@ -17,7 +17,6 @@ from bot.core.paths import DATA, ROOT
 from bot.core.settings import get_settings
 from bot.db.staff import AuditEntry, StaffUser
 from bot.rasa.events import load_events
-from bot.staff.accounts import create_user
 from tests.support.conversations import Script, write_conversation
 
 RASA = str(Path(sys.executable).with_name("rasa"))
@@ -66,16 +65,8 @@ def annotate_all(session: Session, user: StaffUser, conversation_id: str, messag
 
 
 @pytest.fixture
-def annotated(migrated_url: str, session: Session) -> str:
+def annotated(migrated_url: str, session: Session, user: StaffUser) -> str:
     """Two conversations whose visitor messages staff have annotated."""
-    user = create_user(
-        session,
-        username="rita",
-        display_name="Rita Ng",
-        role="reviewer",
-        password="Quality review 2025",
-    )
-    session.commit()
     write_messages(migrated_url, "first", FIRST)
     write_messages(migrated_url, "second", SECOND)
     annotate_all(session, user, "first", FIRST)

@@ -13,7 +13,7 @@ from bot.conversations.review import (
     reading_of,
 )
 from bot.db.reviews import AnswerAnnotation
-from tests.staff.seed import answered, readings
+from tests.staff.seed import readings, support_answer, unprompted_remark
 from tests.support import labels as shared
 from tests.support.conversations import Script, greeting, visitor_event
 
@@ -26,28 +26,8 @@ BOTH = ((ANSWER, "support", "alone"), (REMARK, "scope", "complex"))  # in both c
 def answers_conversation() -> list:
     """A greeting, an answer to the support question, a remark, and a message without readings."""
     script = greeting(Script())
-    answered(
-        script,
-        ANSWER,
-        readings(
-            scope=("none", 0.81),
-            decisions=("none", 0.77),
-            need=("none", 0.7),
-            support=("alone", 0.93),
-        ),
-        "support",
-    ).listen()
-    answered(
-        script,
-        REMARK,
-        readings(
-            scope=("complex", 0.71),
-            decisions=("many", 0.64),
-            need=("none", 0.9),
-            support=("none", 0.88),
-        ),
-        None,
-    ).listen()
+    support_answer(script, ANSWER).listen()
+    unprompted_remark(script, REMARK).listen()
     script.user(PLAIN, "out_of_scope", 0.41).listen()
     return script.events
 
@@ -61,6 +41,13 @@ def conversation(migrated_url: str) -> str:
 def labels(session: Session) -> list[AnswerAnnotation]:
     """Every stored answer label, oldest first."""
     return shared.stored(session, AnswerAnnotation)
+
+
+def scope_label(conversation: str, event_id: int, text: str, value: str) -> AnswerAnnotation:
+    """A scope label row made directly, past the review module's checks."""
+    return AnswerAnnotation(
+        conversation_id=conversation, event_id=event_id, question="scope", text=text, value=value
+    )
 
 
 def test_a_label_keeps_the_text_the_models_reading_and_the_author(
@@ -108,14 +95,7 @@ def test_one_label_per_message_and_question(session, conversation, user) -> None
         ("decisions", "many"),
         ("support", "none"),
     ]
-    duplicate = AnswerAnnotation(
-        conversation_id=conversation,
-        event_id=event_id,
-        question="scope",
-        text=REMARK,
-        value="bounded",
-    )
-    shared.refuses(session, duplicate)
+    shared.refuses(session, scope_label(conversation, event_id, REMARK, "bounded"))
 
 
 def test_a_message_without_readings_is_labelled_without_a_prediction(
@@ -153,14 +133,7 @@ def test_labels_must_be_one_of_the_questions_values(
 
 def test_the_database_refuses_a_value_of_another_question(session, conversation) -> None:
     event_id = visitor_event(session, conversation, ANSWER)
-    row = AnswerAnnotation(
-        conversation_id=conversation,
-        event_id=event_id,
-        question="scope",
-        text=ANSWER,
-        value="alone",
-    )
-    shared.refuses(session, row)
+    shared.refuses(session, scope_label(conversation, event_id, ANSWER, "alone"))
 
 
 def test_only_typed_visitor_messages_of_the_conversation_are_labelled(

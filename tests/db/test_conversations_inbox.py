@@ -1,6 +1,7 @@
 """The staff inbox: filters, text search, order and pagination, on SQLite and PostgreSQL."""
 
 from datetime import date, timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy.orm import Session
@@ -9,6 +10,8 @@ from bot.conversations.inbox import InboxFilters, list_conversations
 from bot.conversations.index import refresh_index
 from bot.db.reviews import ConversationReview, ConversationTag
 from tests.support.conversations import (
+    ADVOCACY_ANSWERS,
+    SECOND_OPINION_ANSWERS,
     T0,
     assessment_conversation,
     at,
@@ -22,18 +25,11 @@ from tests.support.conversations import (
     write_conversation,
 )
 
-ADVOCACY = {"scope": "complex", "decisions": "many", "need": "navigate", "support": "alone"}
-SECOND_OPINION = {
-    "scope": "bounded",
-    "decisions": "one_time",
-    "need": "answer",
-    "support": "has_support",
-}
 # Conversation id -> (builder, day after T0, channel); one a day, so newest first is reversed.
 CONVERSATIONS = {
     "c-greet": (greeting_conversation, 0, "rest"),
-    "c-assess": (lambda **kw: assessment_conversation(answers=ADVOCACY, **kw), 1, "socketio"),
-    "c-lead": (lambda **kw: lead_conversation(answers=SECOND_OPINION, **kw), 2, "telegram"),
+    "c-assess": (partial(assessment_conversation, answers=ADVOCACY_ANSWERS), 1, "socketio"),
+    "c-lead": (partial(lead_conversation, answers=SECOND_OPINION_ANSWERS), 2, "telegram"),
     "c-booked": (booked_conversation, 3, "socketio"),
     "c-emergency": (emergency_conversation, 4, "rest"),
     "c-fallback": (lambda **kw: fallback_conversation(text="a 50%_off deal?", **kw), 5, "telegram"),

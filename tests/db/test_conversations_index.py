@@ -6,7 +6,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.conversations.index import refresh_index
-from bot.db.models import Booking, Lead, Navigator
+from bot.db.models import Booking
 from bot.db.reviews import ConversationIndex
 from bot.rasa.events import events_table, load_events
 from tests.support.conversations import (
@@ -18,6 +18,7 @@ from tests.support.conversations import (
     follow_up,
     write_conversation,
 )
+from tests.support.team import lead_and_navigator
 
 
 def index_rows(session: Session) -> dict[str, ConversationIndex]:
@@ -89,16 +90,7 @@ def test_outcome_follows_leads_and_bookings(migrated_url: str, session: Session)
     refresh_index(session)
     session.commit()
     assert index_rows(session)["c-1"].outcome == "recommendation"
-    lead = Lead(
-        name="Sam Rivera",
-        email="sam@example.com",
-        timezone="America/Denver",
-        channel="rest",
-        conversation_id="c-1",
-    )
-    navigator = Navigator(name="Dr. Ada Park", email="ada@example.org", timezone="America/Denver")
-    session.add_all([lead, navigator])
-    session.commit()
+    lead, navigator = lead_and_navigator(session, "c-1", "America/Denver")
     assert refresh_index(session, recheck=["c-1", "c-missing"]) == 1
     session.commit()
     assert index_rows(session)["c-1"].outcome == "lead"

@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 
 from bot.conversations.stats import TOP_INTENTS, dashboard
 from tests.support.conversations import (
+    ADVOCACY_ANSWERS,
+    SECOND_OPINION_ANSWERS,
     T0,
     Script,
     assessment_conversation,
@@ -21,13 +23,6 @@ from tests.support.conversations import (
 )
 from tests.support.indexing import index_pending
 
-ADVOCACY = {"scope": "complex", "decisions": "many", "need": "navigate", "support": "alone"}
-SECOND_OPINION = {
-    "scope": "bounded",
-    "decisions": "one_time",
-    "need": "answer",
-    "support": "has_support",
-}
 START, END = T0.date(), (T0 + timedelta(days=3)).date()
 
 
@@ -35,8 +30,8 @@ START, END = T0.date(), (T0 + timedelta(days=3)).date()
 def period(migrated_url: str, session: Session) -> Session:
     """Five conversations started in [START, END], one the day before and one after."""
     inside = {
-        "c-assess": assessment_conversation(start=at(day=1), answers=ADVOCACY),
-        "c-lead": lead_conversation(start=at(day=1, hour=2), answers=SECOND_OPINION),
+        "c-assess": assessment_conversation(start=at(day=1), answers=ADVOCACY_ANSWERS),
+        "c-lead": lead_conversation(start=at(day=1, hour=2), answers=SECOND_OPINION_ANSWERS),
         "c-booked": booked_conversation(start=at(day=2)),
         "c-fallback": fallback_conversation(start=at(day=2, hour=1)),
         "c-emergency": emergency_conversation(start=at(day=3, hour=8, minute=59)),  # 23:59 UTC

@@ -39,6 +39,7 @@ TOKEN = "rasa-api-token-for-tests"
 CID = "visitor/42 #a"  # quoted in the URL path
 PRIVATE = "Your mother's oncologist can be reached about the biopsy"
 NOTE = "Visitor worried about biopsy results; call back Tuesday"
+WatcherPass = Callable[[datetime], int]  # one pass of the watcher at a given time: handoffs closed
 ROUTE = re.compile(r"^/conversations/(?P<cid>[^/]+)/(?P<tail>tracker/events|execute)$")
 
 
@@ -495,11 +496,10 @@ def test_hand_back_with_rasa_down_keeps_the_conversation(
 # --- the watcher's time limits ------------------------------------------------------------------
 
 
-def watcher_pass(
-    make_session: sessionmaker, opener: Callable, at: datetime, settings: Settings
-) -> int:
-    """One pass of the time limits at `at`."""
-    return watcher.apply_limits(make_session, opener, at, settings)
+@pytest.fixture
+def watcher_pass(make_session: sessionmaker, opener: Callable, settings: Settings) -> WatcherPass:
+    """One pass of the time limits at a given time; how many handoffs it closed."""
+    return lambda at: watcher.apply_limits(make_session, opener, at, settings)
 
 
 def watcher_entries(session: Session) -> list[AuditEntry]:
@@ -508,21 +508,17 @@ def watcher_entries(session: Session) -> list[AuditEntry]:
 
 
 def test_an_unclaimed_request_falls_back(
-    session: Session,
-    make_session: sessionmaker,
-    opener: Callable,
-    rasa: FakeRasa,
-    settings: Settings,
+    session: Session, rasa: FakeRasa, watcher_pass: WatcherPass
 ) -> None:
     """Nobody claimed it in time: closed as unclaimed and the fallback action run, no resume."""
     visitor_wrote(session, CID, NOW - 6 * MINUTE)
     request, _ = state.request(session, CID, "socketio", now=NOW - 5 * MINUTE)
     session.commit()
     before = len(events(session))
-    assert watcher_pass(make_session, opener, NOW - MINUTE, settings) == 0  # not yet due
+    assert watcher_pass(NOW - MINUTE) == 0  # not yet due
     assert stored(session, request.id).status == "waiting"
 
-    assert watcher_pass(make_session, opener, NOW, settings) == 1
+    assert watcher_pass(NOW) == 1
     (action,) = added(session, before)
     assert (action.type_name, action.data["name"]) == ("action", "action_handoff_fallback")
     assert rasa.actions == [(CID, "action_handoff_fallback", False)]
@@ -534,26 +530,25 @@ def test_an_unclaimed_request_falls_back(
         CID,
         {"handoff_id": request.id},
     )
-    assert watcher_pass(make_session, opener, NOW + MINUTE, settings) == 0  # done once
+    assert watcher_pass(NOW + MINUTE) == 0  # done once
 
 
 def test_a_claimed_chat_with_no_reply_resumes_then_falls_back(
     session: Session,
-    make_session: sessionmaker,
     opener: Callable,
     rasa: FakeRasa,
     joined: Handoff,
     ana: StaffUser,
-    settings: Settings,
+    watcher_pass: WatcherPass,
 ) -> None:
     """The reply clock runs from the last staff message; when it runs out: resume, then action."""
     takeover.send(session, opener, CID, ana, "Let me check that for you.", NOW + 2 * MINUTE)
     session.commit()
     before = len(events(session))
-    assert watcher_pass(make_session, opener, NOW + 6 * MINUTE, settings) == 0  # 4 min silent
+    assert watcher_pass(NOW + 6 * MINUTE) == 0  # 4 min silent
     assert stored(session, joined.id).status == "claimed"
 
-    assert watcher_pass(make_session, opener, NOW + 7 * MINUTE, settings) == 1
+    assert watcher_pass(NOW + 7 * MINUTE) == 1
     resume, action = added(session, before)
     assert (resume.type_name, action.type_name) == ("resume", "action")
     assert action.data["name"] == "action_handoff_fallback"
@@ -569,11 +564,10 @@ def test_a_claimed_chat_with_no_reply_resumes_then_falls_back(
 @pytest.mark.parametrize("claimed", [False, True], ids=["unclaimed", "no_reply"])
 def test_with_rasa_down_the_handoff_stays_open_and_is_retried(
     session: Session,
-    make_session: sessionmaker,
     opener: Callable,
     rasa: FakeRasa,
     ana: StaffUser,
-    settings: Settings,
+    watcher_pass: WatcherPass,
     claimed: bool,
 ) -> None:
     """Rasa away: nothing changes and nothing is audited; the next pass does the fallback."""
@@ -587,13 +581,13 @@ def test_with_rasa_down_the_handoff_stays_open_and_is_retried(
     before = len(events(session))
 
     rasa.down = True
-    assert watcher_pass(make_session, opener, NOW, settings) == 0
+    assert watcher_pass(NOW) == 0
     row = stored(session, handoff.id)
     assert (row.status, row.outcome, row.closed_at) == (status, None, None)
     assert len(events(session)) == before and watcher_entries(session) == []
 
     rasa.down = False
-    assert watcher_pass(make_session, opener, NOW + MINUTE, settings) == 1
+    assert watcher_pass(NOW + MINUTE) == 1
     row = stored(session, handoff.id)
     assert (row.status, row.outcome) == ("closed", "no_reply" if claimed else "unclaimed")
     kinds = [e.type_name for e in added(session, before)]
@@ -603,23 +597,18 @@ def test_with_rasa_down_the_handoff_stays_open_and_is_retried(
 
 
 def test_an_action_rasa_does_not_run_is_retried_after_resuming_again(
-    session: Session,
-    make_session: sessionmaker,
-    opener: Callable,
-    rasa: FakeRasa,
-    joined: Handoff,
-    settings: Settings,
+    session: Session, rasa: FakeRasa, joined: Handoff, watcher_pass: WatcherPass
 ) -> None:
     """Resumed, but the action refused: the handoff is open again; the next pass completes it."""
     before = len(events(session))
     rasa.refuse = {"execute"}
-    assert watcher_pass(make_session, opener, NOW + 6 * MINUTE, settings) == 0
+    assert watcher_pass(NOW + 6 * MINUTE) == 0
     row = stored(session, joined.id)
     assert (row.status, row.outcome, row.claimed_by_id) == ("claimed", None, joined.claimed_by_id)
     assert watcher_entries(session) == [] and rasa.actions == []
 
     rasa.refuse = set()
-    assert watcher_pass(make_session, opener, NOW + 7 * MINUTE, settings) == 1
+    assert watcher_pass(NOW + 7 * MINUTE) == 1
     assert [e.type_name for e in added(session, before)] == ["resume", "resume", "action"]
     assert stored(session, joined.id).outcome == "no_reply"
     assert rasa.actions == [(CID, "action_handoff_fallback", False)]
@@ -627,12 +616,7 @@ def test_an_action_rasa_does_not_run_is_retried_after_resuming_again(
 
 
 def test_several_overdue_conversations_in_one_pass(
-    session: Session,
-    make_session: sessionmaker,
-    opener: Callable,
-    rasa: FakeRasa,
-    ana: StaffUser,
-    settings: Settings,
+    session: Session, opener: Callable, rasa: FakeRasa, ana: StaffUser, watcher_pass: WatcherPass
 ) -> None:
     """One pass handles every overdue handoff, claimed and unclaimed alike."""
     for conversation_id in ("c-1", "c-2", "c-3"):
@@ -641,7 +625,7 @@ def test_several_overdue_conversations_in_one_pass(
         session.commit()
     takeover.join(session, opener, "c-2", ana, NOW - 15 * MINUTE, timedelta(minutes=10))
     session.commit()
-    assert watcher_pass(make_session, opener, NOW, settings) == 3
+    assert watcher_pass(NOW) == 3
     assert sorted(rasa.actions) == [
         (c, "action_handoff_fallback", False) for c in ("c-1", "c-2", "c-3")
     ]

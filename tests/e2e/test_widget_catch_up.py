@@ -9,12 +9,12 @@ nothing is sent again.
 import math
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.test_widget_sessions import GREETING, Visitor, texts
+from tests.e2e.test_widget_sessions import GREETING, Visitor, opening, texts
 from tests.support.servers import Servers
 from tests.support.takeover import send_staff_message
 
@@ -29,13 +29,7 @@ class ReturningVisitor(Visitor):
 
     def rejoin(self, session_id: str | None, token: str | None, last_seen: Any) -> dict:
         """Ask for a session with `last_seen`; the confirmation."""
-        self.requests += 1
-        request = {"session_id": session_id, "session_token": token, "request": self.requests}
-        self.client.emit("session_request", {**request, "last_seen": last_seen})
-        while True:
-            confirm = self.confirms.get(timeout=30)
-            if confirm.get("request") == self.requests:
-                return confirm
+        return self.session(session_id, token, last_seen=last_seen)
 
     def send(self, text: str, message_id: str) -> Any:
         """Send a message with this id; the ack."""
@@ -44,17 +38,9 @@ class ReturningVisitor(Visitor):
 
 
 @pytest.fixture
-def visitors(servers: Servers) -> Iterator[Any]:
+def visitors(servers: Servers) -> Iterator[Callable[[], ReturningVisitor]]:
     """Opens visitors on the Rasa server; all are disconnected afterwards."""
-    opened: list[ReturningVisitor] = []
-
-    def open_one() -> ReturningVisitor:
-        opened.append(ReturningVisitor(servers.rasa_url))
-        return opened[-1]
-
-    yield open_one
-    for visitor in opened:
-        visitor.close()
+    yield from opening(ReturningVisitor, servers.rasa_url)
 
 
 def greeted(visitors: Any) -> tuple[ReturningVisitor, str, str, float]:

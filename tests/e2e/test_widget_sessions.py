@@ -9,8 +9,9 @@ labelled with the navigator's name.
 import queue
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing
+from typing import Any, TypeVar
 
 import pytest
 import socketio
@@ -25,6 +26,7 @@ WAIT = 30.0
 MAX_STAFF_MESSAGES = 20
 QUIET = 3.0  # how long a visitor must hear nothing to count as "received nothing"
 GREETING = "isn't for emergencies"
+V = TypeVar("V", bound="Visitor")
 
 
 class Visitor:
@@ -41,13 +43,13 @@ class Visitor:
             url, transports=["websocket"], socketio_path="/socket.io", wait_timeout=10
         )
 
-    def session(self, session_id: str | None = None, token: str | None = None) -> dict:
+    def session(
+        self, session_id: str | None = None, token: str | None = None, **extra: Any
+    ) -> dict:
         """Ask for a session (as the widget does on connect) and return the confirmation."""
         self.requests += 1
-        self.client.emit(
-            "session_request",
-            {"session_id": session_id, "session_token": token, "request": self.requests},
-        )
+        request = {"session_id": session_id, "session_token": token, "request": self.requests}
+        self.client.emit("session_request", request | extra)
         while True:
             confirm = self.confirms.get(timeout=WAIT)
             if confirm.get("request") == self.requests:
@@ -73,18 +75,16 @@ class Visitor:
         self.client.disconnect()
 
 
+def opening(kind: type[V], url: str) -> Iterator[Callable[[], V]]:
+    """Opens `kind` visitors on `url`; all are disconnected when the generator is closed."""
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(closing(kind(url)))
+
+
 @pytest.fixture
-def visitors(servers: Servers) -> Iterator[Any]:
+def visitors(servers: Servers) -> Iterator[Callable[[], Visitor]]:
     """Opens visitors on the Rasa server; all are disconnected afterwards."""
-    opened: list[Visitor] = []
-
-    def open_one() -> Visitor:
-        opened.append(Visitor(servers.rasa_url))
-        return opened[-1]
-
-    yield open_one
-    for visitor in opened:
-        visitor.close()
+    yield from opening(Visitor, servers.rasa_url)
 
 
 def texts(replies: list[dict]) -> str:

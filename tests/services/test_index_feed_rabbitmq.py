@@ -141,6 +141,15 @@ async def rasa_saves(store: SQLTrackerStore, sender_id: str, events: list[Event]
     await store.save(tracker)
 
 
+async def saves_unannounced(place: Place, sender_id: str, events: list[Event]) -> None:
+    """Rasa saves events with a tracker store of no broker: nothing is published."""
+    store = rasa_store(place, None)
+    try:
+        await rasa_saves(store, sender_id, events)
+    finally:
+        store.engine.dispose()
+
+
 async def published(broker: EventBroker, timeout: float = WAIT) -> None:
     """Wait until the broker's publish tasks have finished."""
     deadline = time.monotonic() + timeout
@@ -333,12 +342,8 @@ def test_an_event_that_never_reached_the_broker_is_reconciled(place: Place) -> N
         async with running(consumer(place, reconcile=0.3)) as indexer:
             await save_all(place, broker)
             await eventually(partial(index_matches, place))
-            store = rasa_store(place, None)  # this save publishes nothing
-            try:
-                await rasa_saves(store, "c-fallback", follow_up(start=at(day=2), text="hello?"))
-                await rasa_saves(store, "c-unheard", greeting_conversation(start=at(day=3)))
-            finally:
-                store.engine.dispose()
+            await saves_unannounced(place, "c-fallback", follow_up(start=at(day=2), text="hello?"))
+            await saves_unannounced(place, "c-unheard", greeting_conversation(start=at(day=3)))
             await eventually(partial(index_matches, place))
             assert indexer.figures.reconciled >= 2
         await broker.close()
@@ -355,11 +360,7 @@ def test_an_event_announced_before_it_is_stored_is_indexed_once_stored(place: Pl
                 broker.publish({"sender_id": "c-early", **event.as_dict()})
             await published(broker)
             await eventually(lambda: indexer.feed.figures.pending == 1)
-            store = rasa_store(place, None)
-            try:
-                await rasa_saves(store, "c-early", events)
-            finally:
-                store.engine.dispose()
+            await saves_unannounced(place, "c-early", events)
             await eventually(partial(index_matches, place))
             await eventually(lambda: indexer.feed.figures.pending == 0)
             assert indexer.figures.reconciled == 0  # the pending re-read did it, not reconciliation

@@ -5,6 +5,10 @@ conversations written by Rasa's own tracker store, a lead with a booking, a call
 outbox message, a navigator with an override and time off) is built once per session and copied
 for each test, so every test starts from the same state and may change it. Live-takeover tests
 reach Rasa through the stand-in of tests/staff/rasa_stand_in.py (`rasa`, `takeover`, `live_chat`).
+
+Starlette's TestClient returns a response only once it has ended, so its apps end live streams
+after `TEST_STREAM_SECONDS` (a GET reads the stream's first frames whole); the tests that follow
+a stream as it flows serve the app with uvicorn (tests/staff/served.py).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from bot.core.settings import Settings
@@ -32,7 +37,9 @@ from bot.staff.sessions import start_session
 from tests.staff.rasa_stand_in import RasaStandIn, waiting_visitor
 from tests.staff.seed import START, Seeded, build
 
+SESSION_COOKIE = "pilotrock_staff"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+TEST_STREAM_SECONDS = 0.3
 
 
 class Clock:
@@ -91,18 +98,25 @@ def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, environment="test", staff_cookie_secure=False)
 
 
+def staff_app(settings: Settings, clock: Clock) -> Starlette:
+    """The staff app as a TestClient drives it (live streams end after TEST_STREAM_SECONDS)."""
+    app = create_app(settings, clock=clock)
+    app.state.stream_seconds = TEST_STREAM_SECONDS
+    return app
+
+
 @pytest.fixture
 def client(settings: Settings, clock: Clock) -> Iterator[TestClient]:
     """A browser without a session (redirects are not followed)."""
-    with TestClient(create_app(settings, clock=clock), follow_redirects=False) as test_client:
+    with TestClient(staff_app(settings, clock), follow_redirects=False) as test_client:
         yield test_client
 
 
 @dataclass
 class Staff:
-    """A signed-in browser: its client and the session's CSRF token."""
+    """A signed-in browser: its client (a TestClient, or httpx against a served app) and CSRF."""
 
-    client: TestClient
+    client: httpx.Client
     csrf: str
     username: str
 
@@ -118,30 +132,35 @@ class Staff:
         return self.client.post(path, data=form)
 
 
+def start_staff_session(db_url: str, username: str, now: datetime) -> tuple[str, str]:
+    """A new server-side session of `username` (no argon2): its cookie token and CSRF token."""
+    engine = make_engine(db_url)
+    try:
+        with Session(engine, future=True) as session:
+            user = session.scalars(select(StaffUser).where(StaffUser.username == username)).one()
+            token, row = start_session(session, user, now=now)
+            csrf = row.csrf_token
+            session.commit()
+    finally:
+        engine.dispose()
+    return token, csrf
+
+
 @pytest.fixture
 def signed_in(settings: Settings, clock: Clock, db_url: str) -> Iterator[Callable[[str], Staff]]:
     """Sign a staff member in by starting their server-side session directly (no argon2)."""
     clients: list[TestClient] = []
 
     def sign_in(username: str) -> Staff:
-        engine = make_engine(db_url)
-        try:
-            with Session(engine, future=True) as session:
-                user = session.scalars(
-                    select(StaffUser).where(StaffUser.username == username)
-                ).one()
-                token, row = start_session(session, user, now=clock())
-                csrf = row.csrf_token
-                session.commit()
-        finally:
-            engine.dispose()
-        test_client = TestClient(create_app(settings, clock=clock), follow_redirects=False)
-        test_client.cookies.set("pilotrock_staff", token)
+        token, csrf = start_staff_session(db_url, username, clock())
+        test_client = TestClient(staff_app(settings, clock), follow_redirects=False)
+        test_client.cookies.set(SESSION_COOKIE, token)
         clients.append(test_client)
         return Staff(test_client, csrf, username)
 
     yield sign_in
     for test_client in clients:
+        test_client.app.state.live_feed.stop()
         test_client.close()
 
 

@@ -81,34 +81,33 @@ def answered(script: Script, text: str, answers: dict, open_question: str | None
     return script
 
 
+def support_answer(script: Script, text: str) -> Script:
+    """A visitor message `text` answering the open support question: read as "alone"."""
+    answers = readings(
+        scope=("none", 0.81), decisions=("none", 0.77), need=("none", 0.7), support=("alone", 0.93)
+    )
+    return answered(script, text, answers, "support")
+
+
+def unprompted_remark(script: Script, text: str) -> Script:
+    """A visitor message `text` with no question open, read as complex scope and many decisions."""
+    answers = readings(
+        scope=("complex", 0.71),
+        decisions=("many", 0.64),
+        need=("none", 0.9),
+        support=("none", 0.88),
+    )
+    return answered(script, text, answers, None)
+
+
 def answers_follow_up() -> list:
     """Two more messages for conv-unsure: an answer to the support question, then a remark."""
     script = Script(at(hour=7, minute=30))
     script.action("assessment_form").slots(requested_slot="support")
     script.utter("utter_ask_support").listen()
-    answered(
-        script,
-        ANSWER_TEXT,
-        readings(
-            scope=("none", 0.81),
-            decisions=("none", 0.77),
-            need=("none", 0.7),
-            support=("alone", 0.93),
-        ),
-        "support",
-    )
+    support_answer(script, ANSWER_TEXT)
     script.action("assessment_form").slots(support="alone").listen()
-    answered(
-        script,
-        UNPROMPTED_TEXT,
-        readings(
-            scope=("complex", 0.71),
-            decisions=("many", 0.64),
-            need=("none", 0.9),
-            support=("none", 0.88),
-        ),
-        None,
-    )
+    unprompted_remark(script, UNPROMPTED_TEXT)
     return script.listen().events
 
 

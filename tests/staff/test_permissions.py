@@ -65,6 +65,7 @@ TABLE = [
     ("GET", "/handoffs/count.json", {}, OK, OK, OK),
     ("GET", "/conversations/conv-booked/live", {}, OK, OK, OK),
     ("GET", "/conversations/conv-booked/live.json", {}, OK, OK, OK),
+    ("GET", "/conversations/conv-booked/live/stream", {}, OK, OK, OK),
     ("POST", "/conversations/conv-booked/join", {}, REFUSED, REFUSED, DENIED),
     ("POST", "/conversations/conv-booked/messages", {"text": "hello"}, CONFLICT, CONFLICT, DENIED),
     ("POST", "/conversations/conv-booked/hand-back", {"note": "done"}, REFUSED, REFUSED, DENIED),

@@ -242,20 +242,11 @@ class Cluster:
 
     def haproxy(self, command: str) -> str:
         """One command on HAProxy's admin socket; its whole answer."""
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.settimeout(10)
-            sock.connect(str(self.workdir / "run" / "haproxy.sock"))
-            sock.sendall(command.encode() + b"\n")
-            chunks = []
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        return b"".join(chunks).decode()
+        return haproxy_command(self.workdir / "run", command)
 
     def server_states(self) -> dict[str, str]:
         """Each HAProxy server's status by `backend/server`: UP, DOWN, MAINT, 'UP 1/3'..."""
-        lines = self.haproxy("show stat").splitlines()
-        header = lines[0].lstrip("# ").split(",")
-        rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+        rows = haproxy_stats(self.haproxy("show stat"))
         return {
             f"{row['pxname']}/{row['svname']}": row["status"]
             for row in rows
@@ -389,6 +380,25 @@ def stored_message_ids(engine: Engine, senders: list[str]) -> dict[str, list[str
     return stored
 
 
+def haproxy_command(run_dir: Path, command: str) -> str:
+    """One command on the admin socket of the HAProxy whose RUN_DIR is `run_dir`; its answer."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(10)
+        sock.connect(str(run_dir / "haproxy.sock"))
+        sock.sendall(command.encode() + b"\n")
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
+def haproxy_stats(answer: str) -> list[dict[str, str]]:
+    """The rows of HAProxy's `show stat` answer (CSV), each by column name."""
+    lines = answer.splitlines()
+    header = lines[0].lstrip("# ").split(",")
+    return [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+
+
 def restart_postgresql() -> None:
     """Restart the machine's PostgreSQL (fast shutdown: every connection is dropped)."""
     subprocess.run(
@@ -406,15 +416,16 @@ def restart_postgresql() -> None:
     )
 
 
+def stop_then_start(stop: list[str], start: list[str]) -> None:
+    """Run `stop` (it may fail: the service may be down already), then `start`, quietly."""
+    subprocess.run(stop, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(start, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def restart_redis() -> None:
     """Restart Redis (it keeps nothing on disk here: every lock is gone afterwards)."""
-    subprocess.run(
+    stop_then_start(
         ["redis-cli", "-h", "127.0.0.1", "-p", "6379", "shutdown", "nosave"],
-        check=False,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    subprocess.run(
         [
             "redis-server",
             "--daemonize",
@@ -428,25 +439,12 @@ def restart_redis() -> None:
             "--appendonly",
             "no",
         ],
-        check=True,
-        stdout=subprocess.DEVNULL,
     )
 
 
 def restart_rabbitmq() -> None:
     """Stop the RabbitMQ node and start it again."""
-    subprocess.run(
-        ["rabbitmqctl", "-q", "stop"],
-        check=False,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    subprocess.run(
-        ["rabbitmq-server", "-detached"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    stop_then_start(["rabbitmqctl", "-q", "stop"], ["rabbitmq-server", "-detached"])
     subprocess.run(
         ["rabbitmqctl", "-q", "await_startup", "--timeout", "120"],
         check=False,

@@ -56,6 +56,13 @@ DEFAULT_ANSWERS = {
     "need": "answer",
     "support": "has_support",
 }
+ADVOCACY_ANSWERS = {"scope": "complex", "decisions": "many", "need": "navigate", "support": "alone"}
+SECOND_OPINION_ANSWERS = {
+    "scope": "bounded",
+    "decisions": "one_time",
+    "need": "answer",
+    "support": "has_support",
+}
 LOW_CONFIDENCE_TEXT = "my dad's doctors don't talk to each other"
 FALLBACK_TEXT = "purple monkey dishwasher"
 FALLBACK_THRESHOLD = 0.4  # config.yml: FallbackClassifier threshold
@@ -305,7 +312,7 @@ def assessment_conversation(
     return script.events
 
 
-def lead_conversation(
+def lead_script(
     *,
     start: datetime = T0,
     channel: str = "rest",
@@ -313,30 +320,25 @@ def lead_conversation(
     name: str = "Sam Rivera",
     contact: str = "sam.rivera@example.com",
     summary: str = "My mother's cancer treatment plan",
-) -> list[Event]:
-    """Assessment, yes to the call, the lead form and the saved lead; no time booked yet."""
+) -> Script:
+    """Greeting, a completed assessment, yes to the call, the lead form and the saved lead."""
     script = greeting(Script(start, channel))
     assessment(script, answers or DEFAULT_ANSWERS)
     lead_form(script, name, contact, summary)
+    return script
+
+
+def lead_conversation(**details: Any) -> list[Event]:
+    """A lead_script (`details` are its keywords) asked for a time; no time booked yet."""
+    script = lead_script(**details)
     script.action("booking_form").loop("booking_form").slots(requested_slot="slot_choice")
     script.listen()
     return script.events
 
 
-def booked_conversation(
-    *,
-    start: datetime = T0,
-    channel: str = "rest",
-    answers: dict[str, str] | None = None,
-    name: str = "Sam Rivera",
-    contact: str = "sam.rivera@example.com",
-    summary: str = "My mother's cancer treatment plan",
-    reference: str = "PR-7K2M9Q",
-) -> list[Event]:
-    """Assessment, lead form, saved lead and a confirmed intro call (slot booking_id)."""
-    script = greeting(Script(start, channel))
-    assessment(script, answers or DEFAULT_ANSWERS)
-    lead_form(script, name, contact, summary)
+def booked_conversation(*, reference: str = "PR-7K2M9Q", **details: Any) -> list[Event]:
+    """A lead_script (`details` are its keywords), then a confirmed intro call (booking_id)."""
+    script = lead_script(**details)
     booking(script, reference)
     return script.events
 

@@ -230,28 +230,19 @@ class Servers:
         body: dict[str, Any] = {"sender": sender, "message": text}
         if metadata:
             body["metadata"] = metadata
-        response = requests.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=30)
-        response.raise_for_status()
-        return response.json()
+        return self._call("POST", "/webhooks/rest/webhook", json=body)
 
     def tracker(self, sender: str) -> dict[str, Any]:
         """The conversation tracker, read through the token-protected HTTP API."""
-        response = requests.get(
-            f"{self.rasa_url}/conversations/{sender}/tracker",
-            params={"token": self.token},
-            timeout=30,
-        )
-        response.raise_for_status()
-        return response.json()
+        return self._call("GET", f"/conversations/{sender}/tracker", params={"token": self.token})
 
     def parse(self, text: str) -> dict[str, Any]:
         """NLU parse of a text through the HTTP API."""
-        response = requests.post(
-            f"{self.rasa_url}/model/parse",
-            params={"token": self.token},
-            json={"text": text},
-            timeout=30,
-        )
+        return self._call("POST", "/model/parse", params={"token": self.token}, json={"text": text})
+
+    def _call(self, method: str, path: str, **options: Any) -> Any:
+        """One HTTP request to the Rasa server; its JSON answer (an error status raises)."""
+        response = requests.request(method, f"{self.rasa_url}{path}", timeout=30, **options)
         response.raise_for_status()
         return response.json()
 
@@ -259,6 +250,18 @@ class Servers:
 def log_tail(path: Path, lines: int = 30) -> str:
     """The last lines of a server log, for failure messages."""
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """What `make run` does first: migrate the database of `env` and seed the availability."""
+    for command in (["db", "upgrade"], ["availability", "seed"]):
+        subprocess.run(
+            [sys.executable, "-m", "bot", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
 
 
 @contextmanager
@@ -287,14 +290,7 @@ def running_servers(workdir: Path, extra_env: dict[str, str] | None = None) -> I
         }
         | (extra_env or {})
     )
-    for command in (["db", "upgrade"], ["availability", "seed"]):
-        subprocess.run(
-            [sys.executable, "-m", "bot", *command],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+    prepare_database(env)
     logs = {name: (workdir / f"{name}.log").open("w") for name in ("actions", "rasa")}
     processes = [
         subprocess.Popen(

@@ -8,6 +8,7 @@ TEST_RABBITMQ_URL, defaulting to the services on this machine.
 
 import asyncio
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
@@ -37,6 +38,14 @@ def redacted(url: str) -> str:
     return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{place}"
 
 
+def _required(service: str, url: str, problem_of: Callable[[str], BaseException | None]) -> str:
+    """`url` when `problem_of(url)` finds nothing wrong; else skip the test (fail on CI)."""
+    problem = problem_of(url)
+    if problem is not None:
+        unavailable(service, url, problem)
+    return url
+
+
 @cache
 def _redis_problem(url: str) -> BaseException | None:
     """Why Redis at `url` cannot be used, or None (asked once per session)."""
@@ -54,11 +63,7 @@ def _redis_problem(url: str) -> BaseException | None:
 
 def require_redis() -> str:
     """The URL of a Redis that answers PING."""
-    url = os.environ.get("TEST_REDIS_URL", REDIS_URL)
-    problem = _redis_problem(url)
-    if problem is not None:
-        unavailable("Redis", url, problem)
-    return url
+    return _required("Redis", os.environ.get("TEST_REDIS_URL", REDIS_URL), _redis_problem)
 
 
 @cache
@@ -81,10 +86,7 @@ def _postgres_problem(url: str) -> BaseException | None:
 def require_postgres() -> str:
     """The URL of PostgreSQL's maintenance database, as a superuser that may create databases."""
     url = os.environ.get("TEST_POSTGRES_ADMIN_URL", POSTGRES_ADMIN_URL)
-    problem = _postgres_problem(url)
-    if problem is not None:
-        unavailable("PostgreSQL", url, problem)
-    return url
+    return _required("PostgreSQL", url, _postgres_problem)
 
 
 @cache
@@ -107,7 +109,4 @@ def _rabbitmq_problem(url: str) -> BaseException | None:
 def require_rabbitmq() -> str:
     """The URL of a RabbitMQ that accepts the login in it."""
     url = os.environ.get("TEST_RABBITMQ_URL", RABBITMQ_URL)
-    problem = _rabbitmq_problem(url)
-    if problem is not None:
-        unavailable("RabbitMQ", url, problem)
-    return url
+    return _required("RabbitMQ", url, _rabbitmq_problem)

@@ -124,32 +124,17 @@ class TeamMember:
 
     def join(self, conversation_id: str) -> None:
         """Join the conversation (the bot pauses)."""
-        with session_scope(self.database_url) as db:
-            takeover.join(
-                db,
-                self.open_conversation,
-                conversation_id,
-                load_staff(db, self.user_id),
-                datetime.now(timezone.utc),
-                self.live,
-            )
+        self._act(takeover.join, conversation_id, datetime.now(timezone.utc), self.live)
 
     def send(self, conversation_id: str, text: str) -> None:
         """Write to the visitor."""
-        with session_scope(self.database_url) as db:
-            takeover.send(
-                db,
-                self.open_conversation,
-                conversation_id,
-                load_staff(db, self.user_id),
-                text,
-                datetime.now(timezone.utc),
-            )
+        self._act(takeover.send, conversation_id, text, datetime.now(timezone.utc))
 
     def hand_back(self, conversation_id: str, note: str = "") -> None:
         """Hand the conversation back to the assistant."""
+        self._act(takeover.hand_back, conversation_id, note, datetime.now(timezone.utc))
+
+    def _act(self, step: Callable[..., object], conversation_id: str, *args: object) -> None:
+        """One takeover step as this member: step(db, opener, conversation_id, member, *args)."""
         with session_scope(self.database_url) as db:
-            user = load_staff(db, self.user_id)
-            takeover.hand_back(
-                db, self.open_conversation, conversation_id, user, note, datetime.now(timezone.utc)
-            )
+            step(db, self.open_conversation, conversation_id, load_staff(db, self.user_id), *args)

@@ -38,7 +38,7 @@ def request(body: Any, secret: str | None = SECRET) -> SimpleNamespace:
 
 async def deliver(channel: TelegramInput, update: Any, rasa: Collector, **kwargs: Any) -> int:
     """POST one update to the handler and wait for its background work; the status code."""
-    reply = channel.receive(request(update, **kwargs), rasa)
+    reply = await channel.receive(request(update, **kwargs), rasa)
     while channel._tasks:
         await asyncio.gather(*list(channel._tasks))
     return reply.status
@@ -94,7 +94,7 @@ async def test_acknowledges_at_once_while_the_bot_is_slow(
 ) -> None:
     chat_id, rasa = new_chat_id(), Collector(delay=1.5)
     started = time.monotonic()
-    reply = channel.receive(request(message_update(chat_id, "hello")), rasa)
+    reply = await channel.receive(request(message_update(chat_id, "hello")), rasa)
     assert reply.status == 200 and time.monotonic() - started < 1.0  # the bot takes 1.5 s
     assert len(channel._tasks) == 1  # a reference is kept until the task is done
     while channel._tasks:
@@ -116,7 +116,7 @@ async def test_one_chat_is_handled_in_order_others_in_parallel(channel: Telegram
         message_update(first, "two"),
         message_update(second, "three"),
     ):
-        assert channel.receive(request(update), rasa).status == 200
+        assert (await channel.receive(request(update), rasa)).status == 200
     while channel._tasks:
         await asyncio.gather(*list(channel._tasks))
     assert order == [f"{second}:three", f"{first}:one", f"{first}:two"]
@@ -150,8 +150,8 @@ async def settle(*channels: TelegramInput) -> None:
 async def test_an_update_delivered_to_two_workers_is_handled_once(two_workers) -> None:
     first, second = two_workers
     update, rasa = message_update(new_chat_id(), "hello"), Collector()
-    assert first.receive(request(update), rasa).status == 200
-    assert second.receive(request(update), rasa).status == 200
+    assert (await first.receive(request(update), rasa)).status == 200
+    assert (await second.receive(request(update), rasa)).status == 200
     await settle(first, second)
     assert rasa.texts == ["hello"]
 
@@ -161,9 +161,9 @@ async def test_an_update_kind_not_handled_does_not_hold_up_its_chat(two_workers)
     chat_id, rasa = new_chat_id(), Collector()
     ignored = message_update(chat_id, "was edited")
     ignored["edited_message"] = ignored.pop("message")
-    assert first.receive(request(ignored), rasa).status == 200
+    assert (await first.receive(request(ignored), rasa)).status == 200
     started = time.monotonic()
-    assert second.receive(request(message_update(chat_id, "hello")), rasa).status == 200
+    assert (await second.receive(request(message_update(chat_id, "hello")), rasa)).status == 200
     await settle(first, second)
     assert rasa.texts == ["hello"] and time.monotonic() - started < 5
 
@@ -176,8 +176,8 @@ async def test_one_chat_keeps_its_order_across_workers(two_workers) -> None:
         await asyncio.sleep(0.5 if message.text == "one" else 0.01)
         order.append(message.text)
 
-    assert first.receive(request(message_update(chat_id, "one")), rasa).status == 200
-    assert second.receive(request(message_update(chat_id, "two")), rasa).status == 200
+    assert (await first.receive(request(message_update(chat_id, "one")), rasa)).status == 200
+    assert (await second.receive(request(message_update(chat_id, "two")), rasa)).status == 200
     await settle(first, second)
     assert order == ["one", "two"]
 
@@ -219,7 +219,7 @@ async def test_out_of_order_and_repeated_deliveries_across_workers(two_workers) 
         (second, three),
         (first, three),
     ):
-        assert worker.receive(request(update), rasa).status == 200
+        assert (await worker.receive(request(update), rasa)).status == 200
     await settle(first, second)
     assert rasa.texts == ["two", "one", "three"]
     assert rasa.one_at_a_time()

@@ -6,7 +6,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from bot.cli import main
 from bot.cli import servers as cli
+from bot.cli.config import TABLE_END, TABLE_START, settings_table, table_in, with_table
 from bot.core.settings import Settings, get_settings
 
 
@@ -64,3 +66,49 @@ def test_addresses_come_from_settings_even_with_awkward_env_values(
     out = capsys.readouterr().out
     assert "http://localhost:6005  (REST: POST /webhooks/rest/webhook)" in out
     assert "http://localhost:9081" in out and "make shell" in out
+
+
+def test_settings_table_prints_the_generated_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["settings", "table"]) == 0
+    assert capsys.readouterr().out == settings_table()
+
+
+def test_settings_table_write_replaces_only_what_lies_between_the_markers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = tmp_path / "README.md"
+    before = (
+        f"# Title\n\n## Configuration\n\n{TABLE_START}\n| old | table |\n{TABLE_END}\n\nAfter.\n"
+    )
+    readme.write_text(before)
+    assert main(["settings", "table", "--write", "--readme", str(readme)]) == 0
+    written = readme.read_text()
+    assert written == with_table(before, settings_table())
+    assert written.startswith("# Title\n\n## Configuration\n\n") and written.endswith("\nAfter.\n")
+    assert "| old | table |" not in written and table_in(written) == settings_table()
+    assert "updated" in capsys.readouterr().out
+    assert main(["settings", "table", "--write", "--readme", str(readme)]) == 0
+    assert "already current" in capsys.readouterr().out and readme.read_text() == written
+
+
+def test_settings_table_write_needs_the_markers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# No markers here\n")
+    assert main(["settings", "table", "--write", "--readme", str(readme)]) == 2
+    assert TABLE_START in capsys.readouterr().err
+    assert readme.read_text() == "# No markers here\n"
+
+
+def test_settings_show_still_masks_secrets(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WIDGET_SESSION_SECRET", "w1dg3t-very-secret")
+    get_settings.cache_clear()
+    try:
+        assert main(["settings", "show"]) == 0
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    assert "WIDGET_SESSION_SECRET=(set)\n" in out and "very-secret" not in out

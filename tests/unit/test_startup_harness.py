@@ -4,7 +4,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -51,6 +51,26 @@ def python(code: str, log: Path, processes: list[subprocess.Popen]) -> subproces
         process = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=out)
     processes.append(process)
     return process
+
+
+def never_ready(
+    name: str,
+    where: str,
+    process: subprocess.Popen,
+    log: Path,
+    timeout: float,
+    say: Callable[[str], object] = lambda _: None,
+) -> tuple[str, float]:
+    """Wait for `name` (never ready, its `process` watched); the StartupError and seconds taken."""
+    begin = time.monotonic()
+    with pytest.raises(StartupError) as failed:
+        wait_ready(
+            [Awaited(name, where, lambda: False)],
+            [Watched(name, popen_stopped(process), log)],
+            timeout=timeout,
+            say=say,
+        )
+    return str(failed.value), time.monotonic() - begin
 
 
 def test_many_allocations_never_repeat_a_port() -> None:
@@ -110,17 +130,10 @@ def test_the_wait_fails_at_once_when_a_process_exited(
     log = tmp_path / "dies.log"
     process = python("import sys; print('dies: loading', flush=True); sys.exit(3)", log, started)
     said: list[str] = []
-    begin = time.monotonic()
-    with pytest.raises(StartupError) as failed:
-        wait_ready(
-            [Awaited("dies", "on :1/health", lambda: False)],
-            [Watched("dies", popen_stopped(process), log)],
-            timeout=120,
-            say=said.append,
-        )
-    assert time.monotonic() - begin < 10  # not the 120 s deadline
-    assert "dies failed: exited with code 3" in str(failed.value)
-    assert "dies: loading" in str(failed.value)  # its log tail
+    error, took = never_ready("dies", "on :1/health", process, log, 120, said.append)
+    assert took < 10  # not the 120 s deadline
+    assert "dies failed: exited with code 3" in error
+    assert "dies: loading" in error  # its log tail
     assert said[0] == "  waiting for dies on :1/health"
 
 
@@ -138,17 +151,10 @@ def test_the_wait_fails_at_once_when_a_log_says_the_port_is_taken(
         )
         log = tmp_path / "clash.log"
         process = python(code, log, started)
-        begin = time.monotonic()
-        with pytest.raises(StartupError) as failed:
-            wait_ready(
-                [Awaited("clash", f"on :{port}/health", lambda: False)],
-                [Watched("clash", popen_stopped(process), log)],
-                timeout=60,
-                say=lambda _: None,
-            )
-    assert time.monotonic() - begin < 15
+        error, took = never_ready("clash", f"on :{port}/health", process, log, 60)
+    assert took < 15
     assert process.poll() is None  # still running: the log gave it away
-    assert "address already in use" in str(failed.value).lower()
+    assert "address already in use" in error.lower()
 
 
 def test_the_wait_gives_up_at_its_deadline_with_the_log_tail(
@@ -158,17 +164,10 @@ def test_the_wait_gives_up_at_its_deadline_with_the_log_tail(
     process = python(
         "import time; print('slow: still loading', flush=True); time.sleep(60)", log, started
     )
-    begin = time.monotonic()
-    with pytest.raises(StartupError) as failed:
-        wait_ready(
-            [Awaited("slow", "on :2/status", lambda: False)],
-            [Watched("slow", popen_stopped(process), log)],
-            timeout=1.5,
-            say=lambda _: None,
-        )
-    assert time.monotonic() - begin < 5
-    assert "not ready after 2 s: slow on :2/status" in str(failed.value)
-    assert "slow: still loading" in str(failed.value)
+    error, took = never_ready("slow", "on :2/status", process, log, 1.5)
+    assert took < 5
+    assert "not ready after 2 s: slow on :2/status" in error
+    assert "slow: still loading" in error
 
 
 def test_the_wait_returns_once_everything_is_ready(

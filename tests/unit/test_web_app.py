@@ -124,6 +124,83 @@ def test_widget_files_are_served_with_their_types(
     assert response.headers["cache-control"] == "no-cache"
 
 
+# A static `import ... from "specifier";` or `import "specifier";` statement.
+IMPORT = re.compile(r"""^import\s(?:[^;"]*?\sfrom\s)?"([^"]+)";""", re.MULTILINE)
+
+
+def module_imports(name: str) -> list[str]:
+    """The specifiers a widget module imports."""
+    return IMPORT.findall((WIDGET_JS.parent / name).read_text(encoding="utf-8"))
+
+
+def test_widget_modules_are_the_javascript_files_of_web_widget() -> None:
+    assert web.WIDGET_MODULES[0] == WIDGET_JS.name
+    assert len(set(web.WIDGET_MODULES)) == len(web.WIDGET_MODULES)
+    assert set(web.WIDGET_MODULES) == {path.name for path in WIDGET_JS.parent.glob("*.js")}
+
+
+def test_widget_modules_import_only_each_other_by_relative_path() -> None:
+    reached, todo = set(), [WIDGET_JS.name]
+    while todo:
+        name = todo.pop()
+        reached.add(name)
+        source = (WIDGET_JS.parent / name).read_text(encoding="utf-8")
+        assert "import(" not in source, name  # no dynamic imports: every file is listed here
+        for specifier in module_imports(name):
+            assert re.fullmatch(r"\./[a-z-]+\.js", specifier), (name, specifier)
+            assert specifier[2:] in web.WIDGET_MODULES, (name, specifier)
+            if specifier[2:] not in reached:
+                todo.append(specifier[2:])
+    assert module_imports(WIDGET_JS.name), "the entry module imports the others"
+    assert reached == set(web.WIDGET_MODULES)  # no module left out of the widget
+
+
+@pytest.mark.parametrize("name", web.WIDGET_MODULES)
+def test_widget_modules_are_served_for_module_scripts(client: TestClient, name: str) -> None:
+    response = client.get(f"/widget/{name}", headers={"origin": "https://clinic.example"})
+    assert response.status_code == 200
+    # Browsers refuse a module script of any other type; nosniff makes no exception.
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    # Another site's page fetches module scripts in CORS mode, without credentials.
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in response.headers
+    assert response.headers["cross-origin-resource-policy"] == "cross-origin"
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["content-security-policy"] == web.DEFAULT_CSP
+    assert response.text == (WIDGET_JS.parent / name).read_text(encoding="utf-8")
+
+
+def test_only_the_listed_modules_are_served(client: TestClient) -> None:
+    assert client.get("/widget/nothing.js").status_code == 404
+    assert client.get("/widget/Config.js").status_code == 404
+    assert client.get("/widget/config.mjs").status_code == 404
+
+
+def test_the_demo_page_loads_the_widget_with_one_module_script(client: TestClient) -> None:
+    tags = re.findall(r"<script\b[^>]*>", client.get("/").text)
+    assert len(tags) == 1
+    assert re.search(r'\btype="module"', tags[0])
+    assert re.search(r'\bsrc="/widget/pilotrock-widget\.js"', tags[0])
+    assert "defer" not in tags[0]  # module scripts are deferred anyway
+
+
+def test_the_readme_embeds_the_widget_as_a_module() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    tags = re.findall(r"<script\b[^>]*pilotrock-widget\.js[^>]*>", readme)
+    assert tags
+    for tag in tags:
+        assert 'type="module"' in tag, tag
+
+
+def test_the_widget_sets_no_global_but_its_api() -> None:
+    source = widget_source()
+    assigned = set(re.findall(r"\bwindow\.(\w+)\s*=(?!=)", source))
+    # `io` only to give the page back its own socket.io client after loading ours.
+    assert assigned == {"PilotRockChat", "io"}
+    assert not re.search(r"\bvar\s|\bglobalThis\b", source)
+
+
 @pytest.mark.parametrize(
     "path", ["/", "/widget/pilotrock-widget.js", "/widget/widget.css", "/healthz", "/nothing-here"]
 )
@@ -183,8 +260,15 @@ def test_run_web_starts_uvicorn_on_web_port(
     assert "http://localhost:8181" in capsys.readouterr().out
 
 
+def widget_source() -> str:
+    """All of the widget's modules, one after the other."""
+    return "\n".join(
+        (WIDGET_JS.parent / name).read_text(encoding="utf-8") for name in web.WIDGET_MODULES
+    )
+
+
 def test_widget_never_parses_markup() -> None:
-    source = WIDGET_JS.read_text(encoding="utf-8")
+    source = widget_source()
     forbidden = (
         r"\.(innerHTML|outerHTML)\b|insertAdjacentHTML|document\.write|\beval\(|new Function"
     )

@@ -13,6 +13,12 @@ in a background task when its turn comes: a chat's updates in the order they wer
 at a time, in every process together. When an update cannot be accepted (database or lock store
 away) the answer is 503 and Telegram sends the update again. Only private chats reach Rasa,
 under the chat id.
+
+The ledger and the lock store block (database, Redis): their calls run in worker threads, so
+while the handler and the background work wait for them, or for a chat's turn, every other
+conversation of the process goes on. An accepted update is always handled, even if the request
+that brought it is cancelled meanwhile (`bot.rasa.runtime.threads.in_thread`). The Bot API
+client and the ledger, slow to make, are made in a thread too, before the worker serves.
 """
 
 import asyncio
@@ -22,6 +28,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -42,6 +49,7 @@ from bot.rasa.channels.telegram_format import CallbackKeys
 from bot.rasa.channels.telegram_ledger import UpdateLedger
 from bot.rasa.channels.telegram_output import TelegramOutput
 from bot.rasa.channels.telegram_turns import Turn, end_turn, take_turn, wait_for
+from bot.rasa.runtime.threads import ArrivalOrder, in_thread
 
 logger = logging.getLogger("bot.rasa.channels.telegram")
 
@@ -170,6 +178,7 @@ class TelegramInput(InputChannel):
         self._tasks: set[asyncio.Task] = set()
         self._declined: OrderedDict[int, float] = OrderedDict()
         self._slots: asyncio.Semaphore | None = None
+        self._arrivals = ArrivalOrder()  # chat ids whose tickets are being taken
         self._ready: asyncio.Lock | None = None
         self._initialized = False
 
@@ -186,10 +195,19 @@ class TelegramInput(InputChannel):
 
     @property
     def bot(self) -> Bot:
-        """The PTB Bot, made on first use inside the server's event loop."""
+        """The PTB Bot, made in the worker process (by `prepare`, else on first use)."""
         if self._bot is None:
             self._bot = self.config.make_bot()
         return self._bot
+
+    async def prepare(self) -> None:
+        """Make the Bot and the ledger in a thread: loading the HTTP clients' CA certificates
+        would hold up the event loop for a few hundred milliseconds."""
+        await asyncio.to_thread(self._clients)
+
+    def _clients(self) -> tuple[Bot, UpdateLedger]:
+        """The Bot and the ledger, made if not yet."""
+        return self.bot, self.ledger
 
     async def ready(self) -> Bot:
         """The Bot, initialized once (its HTTP pool, and getMe, which checks the token)."""
@@ -228,7 +246,11 @@ class TelegramInput(InputChannel):
 
         @telegram_webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            return self.receive(request, on_new_message)
+            return await self.receive(request, on_new_message)
+
+        @telegram_webhook.listener("before_server_start")
+        async def starting(_app: Any, _loop: Any) -> None:
+            await self.prepare()
 
         @telegram_webhook.listener("before_server_stop")
         async def stopping(_app: Any, _loop: Any) -> None:
@@ -236,7 +258,7 @@ class TelegramInput(InputChannel):
 
         return telegram_webhook
 
-    def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+    async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         """Check, parse and acknowledge one update; the work happens in a background task."""
         supplied = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(supplied.encode(), self.config.secret.encode()):
@@ -256,7 +278,7 @@ class TelegramInput(InputChannel):
             logger.info("Telegram update %s: not handled, ignored", update.update_id)
             return response.json({"ok": True})
         try:
-            turn = self.accept(update.update_id, chat.id, self.lock_store_for(request))
+            turn = await self.accept(update.update_id, chat.id, self.lock_store_for(request))
         except (LockError, SQLAlchemyError) as error:
             logger.warning(
                 "Telegram update %s: not accepted (%s), Telegram will send it again",
@@ -271,16 +293,21 @@ class TelegramInput(InputChannel):
         self.spawn(work, f"update {update.update_id} chat {chat.id}")
         return response.json({"ok": True})
 
-    def accept(self, update_id: int, chat_id: int, store: LockStore) -> Turn | None:
-        """Take the chat's next turn and record the update; None (no turn) for a repeat."""
-        turn = take_turn(store, chat_id)
+    async def accept(self, update_id: int, chat_id: int, store: LockStore) -> Turn | None:
+        """Take the chat's next turn and record the update; None (no turn) for a repeat.
+
+        Nothing is awaited between the ledger's acceptance and the caller's spawning of the
+        work, so an accepted update is never dropped.
+        """
+        async with self._arrivals.turn_of(chat_id):  # tickets in this process's arrival order
+            turn = await take_turn(store, chat_id)
         try:
-            first = self.ledger.accept(update_id, chat_id)
+            first = await in_thread(partial(self.ledger.accept, update_id, chat_id))
         except BaseException:
-            end_turn(turn)
+            await end_turn(turn)
             raise
         if not first:
-            end_turn(turn)
+            await end_turn(turn)
             return None
         return turn
 
@@ -310,7 +337,7 @@ class TelegramInput(InputChannel):
             async with self._slots:
                 await self.handle(update, chat, on_new_message)
         finally:
-            end_turn(turn)
+            await end_turn(turn)
 
     async def handle(self, update: Update, chat: Chat, on_new_message: OnNewMessage) -> None:
         """A message or a tapped button; failures are logged, never raised."""

@@ -5,10 +5,13 @@ Telegram sends an update again when it misses our answer, and with several Rasa 
 webhook answers, the receiving process records the update id: the primary key lets exactly one
 insert succeed, so exactly one process handles the update. When the database cannot take the
 record, the webhook answers with an error and Telegram delivers the update again later.
+
+The ledger's calls block: the channel makes them in worker threads, each on its own connection.
 """
 
 import logging
 from datetime import timedelta
+from itertools import count
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -31,7 +34,7 @@ class UpdateLedger:
     def __init__(self, url: str | None = None) -> None:
         """Use `url` (default: DATABASE_URL)."""
         self.engine = make_engine(url or get_settings().database_url, immediate=False)
-        self._accepted = 0
+        self._accepted = count(1)  # next() is atomic: acceptances may run in several threads
 
     def accept(self, update_id: int, chat_id: int) -> bool:
         """Record a received update: True on its first delivery, False on a repeat.
@@ -47,8 +50,7 @@ class UpdateLedger:
                 )
         except IntegrityError:
             return False
-        self._accepted += 1
-        if self._accepted % PRUNE_EVERY == 0:
+        if next(self._accepted) % PRUNE_EVERY == 0:
             try:
                 self.prune()
             except SQLAlchemyError as error:  # housekeeping only: the update stays accepted

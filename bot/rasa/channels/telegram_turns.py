@@ -10,15 +10,26 @@ dies holding a turn lets the chat go on once the ticket's lifetime has passed.
 
 The turn lock is not the conversation's own lock (Rasa takes that one inside each turn): its
 key is the chat id under a prefix of its own.
+
+The lock store's calls block (database, Redis), so they run in a worker thread, never on the
+event loop; only Rasa's in-memory store, which keeps its locks in this process's memory and is
+not safe across threads, is called directly. Within one process a chat's updates take their
+tickets one at a time, in the order they arrived (`ArrivalOrder`, used by the channel).
 """
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
-from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
+from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, LockStore
+
+from bot.rasa.runtime.threads import in_thread
 
 logger = logging.getLogger("bot.rasa.channels.telegram")
+T = TypeVar("T")
 
 TURN_PREFIX = "telegram-chat:"
 TURN_STEP = 0.05  # seconds between looks at whether the turn has come
@@ -38,10 +49,17 @@ class Turn:
         return f"{TURN_PREFIX}{self.chat_id}"
 
 
-def take_turn(store: LockStore, chat_id: int) -> Turn:
+async def call(store: LockStore, method: Callable[[], T]) -> T:
+    """One lock store call: in a worker thread, or directly on Rasa's in-memory store."""
+    if isinstance(store, InMemoryLockStore):
+        return method()
+    return await in_thread(method)
+
+
+async def take_turn(store: LockStore, chat_id: int) -> Turn:
     """The chat's next turn (raises LockError when the lock store cannot issue it)."""
     key = f"{TURN_PREFIX}{chat_id}"
-    return Turn(store, chat_id, store.issue_ticket(key, LOCK_LIFETIME))
+    return Turn(store, chat_id, await call(store, partial(store.issue_ticket, key, LOCK_LIFETIME)))
 
 
 async def wait_for(turn: Turn, step: float = TURN_STEP) -> None:
@@ -52,7 +70,7 @@ async def wait_for(turn: Turn, step: float = TURN_STEP) -> None:
     """
     while True:
         try:
-            lock = turn.store.get_lock(turn.key)
+            lock = await call(turn.store, partial(turn.store.get_lock, turn.key))
         except LockError as error:
             logger.warning(
                 "Telegram chat %s: turn order unknown (%s)", turn.chat_id, type(error).__name__
@@ -65,10 +83,10 @@ async def wait_for(turn: Turn, step: float = TURN_STEP) -> None:
         await asyncio.sleep(step)
 
 
-def end_turn(turn: Turn) -> None:
+async def end_turn(turn: Turn) -> None:
     """Let the chat's next update go (its ticket expires anyway if this fails)."""
     try:
-        turn.store.cleanup(turn.key, turn.ticket)
+        await call(turn.store, partial(turn.store.cleanup, turn.key, turn.ticket))
     except LockError as error:
         logger.warning(
             "Telegram chat %s: turn not released (%s)", turn.chat_id, type(error).__name__

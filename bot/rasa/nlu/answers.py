@@ -11,7 +11,6 @@ answer already given, said as a correction, becomes `correct_answer`. The red-fl
 from __future__ import annotations
 
 import re
-from hashlib import sha256
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -30,7 +29,6 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.intake import answer_model, sentence_encoder
 from bot.intake.answer_model import (
     ANSWERS_DIR,
     CORRECTION_THRESHOLD,
@@ -41,7 +39,7 @@ from bot.intake.answer_model import (
     load_examples,
 )
 from bot.intake.recommendation import SIDES
-from bot.rasa.nlu.trained import PickledComponent
+from bot.rasa.nlu.trained import PickledComponent, code_fingerprint
 
 ANSWERS = "answers"
 OPEN_QUESTION = "open_question"
@@ -113,9 +111,8 @@ class AnswerReader(PickledComponent[AnswerModel]):
         """Retrain when the examples or the model's code change (Rasa sees neither)."""
         from pathlib import Path
 
-        code = "".join(Path(str(m.__file__)).read_text() for m in (answer_model, sentence_encoder))
         examples = examples_fingerprint(Path(config.get("directory", ANSWERS_DIR)))
-        return examples + sha256(code.encode()).hexdigest()
+        return examples + code_fingerprint()
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fit the model on the answer examples and the intents that are never answers."""

@@ -19,10 +19,10 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.intake import answer_model, risk_model, sentence_encoder
+from bot.intake import answer_model, risk_model
 from bot.intake.answer_model import ANSWERS_DIR, load_examples
 from bot.intake.risk_model import SAFETY_DIR, RiskModel, load_safety_examples, safety_fingerprint
-from bot.rasa.nlu.trained import PickledComponent
+from bot.rasa.nlu.trained import PickledComponent, code_fingerprint, worded
 
 READING = "risk_reading"  # the model's RiskReading on the message (not in the output)
 MODEL_FILE = "risk_model.pkl"
@@ -45,8 +45,7 @@ class RiskReader(PickledComponent[RiskModel]):
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """Retrain when the examples or the model's code change (Rasa sees neither)."""
-        modules = (risk_model, answer_model, sentence_encoder)
-        code = "".join(Path(str(m.__file__)).read_text() for m in modules)
+        code = code_fingerprint(risk_model)
         examples = safety_fingerprint(Path(config.get("directory", SAFETY_DIR)))
         answers = answer_model.examples_fingerprint(Path(config.get("answers", ANSWERS_DIR)))
         return sha256((examples + answers + code).encode()).hexdigest()
@@ -61,10 +60,8 @@ class RiskReader(PickledComponent[RiskModel]):
         """Attach the reading to each message with words (button payloads have none)."""
         if self._model is None:
             return messages
-        for message in messages:
-            text = message.get(TEXT) or ""
-            if text.strip() and not text.startswith("/"):
-                message.set(READING, self._model.read(text))
+        for message, text in worded(messages):
+            message.set(READING, self._model.read(text))
         return messages
 
 

@@ -35,7 +35,7 @@ from bot.intake.scope_model import (
     scope_fingerprint,
 )
 from bot.rasa.nlu.risk import background_texts
-from bot.rasa.nlu.trained import PickledComponent
+from bot.rasa.nlu.trained import PickledComponent, code_fingerprint, worded
 
 SCOPE = "out_of_scope_probability"  # in the parse data
 MODEL_FILE = "scope_model.pkl"
@@ -62,10 +62,9 @@ class ScopeReader(PickledComponent[ScopeModel]):
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """Retrain when the answers, the look-alikes or the code change (Rasa sees none)."""
-        from bot.intake import answer_model, scope_model, sentence_encoder
+        from bot.intake import answer_model, scope_model
 
-        modules = (scope_model, answer_model, sentence_encoder)
-        code = "".join(Path(str(m.__file__)).read_text() for m in modules)
+        code = code_fingerprint(scope_model)
         answers = answer_model.examples_fingerprint(Path(config.get("answers", "")))
         extra = scope_fingerprint(Path(config.get("directory", SCOPE_DIR)))
         return sha256((answers + extra + code).encode()).hexdigest()
@@ -81,10 +80,8 @@ class ScopeReader(PickledComponent[ScopeModel]):
         """Read each message with words; make a confident out-of-scope reading the intent."""
         if self._model is None:
             return messages
-        for message in messages:
-            text = message.get(TEXT) or ""
-            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            if not text.strip() or text.startswith("/") or intent in KEPT:
+        for message, text in worded(messages):
+            if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) in KEPT:
                 continue
             probability = self._model.out_of_scope(text)
             message.set(SCOPE, round(probability, 4), add_to_output=True)

@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterator
+from hashlib import sha256
+from pathlib import Path
+from types import ModuleType
 from typing import Any, ClassVar, Generic, TypeVar
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
 from typing_extensions import Self
 
 ModelT = TypeVar("ModelT")
+
+
+def worded(messages: list[Message]) -> Iterator[tuple[Message, str]]:
+    """Each message with words, and its text (button payloads and blank texts are skipped)."""
+    for message in messages:
+        text = message.get(TEXT) or ""
+        if text.strip() and not text.startswith("/"):
+            yield message, text
+
+
+def code_fingerprint(*modules: ModuleType) -> str:
+    """A hash of a model's code with the shared features' (answer model and sentence encoder),
+    so `rasa train` retrains when any of it changes (Rasa sees none of it)."""
+    from bot.intake import answer_model, encoder_graph, sentence_encoder
+
+    files = dict.fromkeys([*modules, answer_model, sentence_encoder, encoder_graph])
+    return sha256("".join(Path(str(m.__file__)).read_text() for m in files).encode()).hexdigest()
 
 
 class PickledComponent(GraphComponent, Generic[ModelT]):

@@ -1,4 +1,5 @@
-"""Everything that adapts Rasa 3.6's runtime: stores, speedups, payload parsing, pooled HTTP.
+"""Everything that adapts Rasa 3.6's runtime: stores, speedups, payload parsing, pooled HTTP,
+and blocking storage calls kept off the event loop (`bot.rasa.runtime.threads`).
 
 `install()` applies the run-time patches (`bot.rasa.runtime.patches`) to this process; the stores
 are named in endpoints.yml and loaded by Rasa itself.

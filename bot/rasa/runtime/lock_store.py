@@ -9,14 +9,19 @@ each other's ticket (rasa#9213): two messages of a conversation then run at the 
 - `RedisTicketLockStore` is Rasa's Redis store (the production profile, replicas on several
   hosts) with each change made in one optimistic transaction (WATCH/MULTI, retried).
 
-Both raise Rasa's LockError when their storage cannot be reached.
+Both raise Rasa's LockError when their storage cannot be reached. Their methods are
+synchronous (the Telegram channel and the tests call them too); Rasa's async `lock()` runs them
+in a worker thread (`OffLoopLocks`), so waiting for storage never holds up the event loop, and
+issues a conversation's tickets in the order its messages reached `lock()` in this process.
 """
 
+import asyncio
 import json
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from typing import Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
@@ -31,6 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.core.settings import get_settings
 from bot.db.locks import ConversationLock
 from bot.db.session import make_engine
+from bot.rasa.runtime.threads import ArrivalOrder, in_thread
 
 T = TypeVar("T")
 
@@ -46,9 +52,42 @@ def as_lock_error(*storage_errors: type[Exception]) -> Iterator[None]:
 
 LOCKS = ConversationLock.__table__
 ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:cid))")
+ISSUING = ArrivalOrder()  # conversations whose tickets are being issued in this process
 
 
-class ProjectLockStore(LockStore):
+class OffLoopLocks(LockStore):
+    """Rasa's `lock()` with each storage call (issue, read, update, cleanup) in a worker thread."""
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = 1,
+    ) -> AsyncIterator[TicketLock]:
+        """Same contract as LockStore.lock: a ticket, its turn, then the ticket's cleanup."""
+        async with ISSUING.turn_of(conversation_id):  # as blocking calls did: in arrival order
+            ticket = await in_thread(partial(self.issue_ticket, conversation_id, lock_lifetime))
+        try:
+            yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+        finally:
+            await in_thread(partial(self.cleanup, conversation_id, ticket))
+
+    async def _acquire_lock(
+        self, conversation_id: str, ticket: int, wait_time_in_seconds: float
+    ) -> TicketLock:
+        """Same contract as LockStore._acquire_lock, the lock read and updated in a thread."""
+        while True:
+            lock = await in_thread(partial(self.get_lock, conversation_id))
+            if not lock:  # expired meanwhile
+                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+            if not lock.is_locked(ticket):
+                return lock
+            await asyncio.sleep(wait_time_in_seconds)
+            await in_thread(partial(self.update_lock, conversation_id))
+
+
+class ProjectLockStore(OffLoopLocks):
     """Ticket locks in the `conversation_locks` table, changed atomically."""
 
     def __init__(self, endpoint_config: Any = None, url: str | None = None) -> None:
@@ -166,7 +205,7 @@ def key_lifetime_ms(lock: TicketLock) -> int:
     return max(1, math.ceil((last - time.time() + KEY_GRACE) * 1000))
 
 
-class RedisTicketLockStore(RedisLockStore):
+class RedisTicketLockStore(OffLoopLocks, RedisLockStore):
     """Rasa's Redis lock store with issue, update and cleanup each one atomic transaction.
 
     Configured by the lock_store block (host, port, db, password, key_prefix...) or, without a

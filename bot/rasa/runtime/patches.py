@@ -153,4 +153,8 @@ PRIVATE_USES = (
         "YAMLStoryReader._regex_message_pattern",
         "bot.rasa.runtime.payloads",
     ),
+    PrivateUse(
+        "rasa.core.tracker_store", "SQLTrackerStore._retrieve", "bot.rasa.runtime.tracker_store"
+    ),
+    PrivateUse("rasa.core.lock_store", "LockStore._acquire_lock", "bot.rasa.runtime.lock_store"),
 )

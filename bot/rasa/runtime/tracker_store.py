@@ -3,9 +3,15 @@
 SQLite connections are pooled and get the project's pragmas; a server database's connections
 are checked before use (`pool_pre_ping`), so after a PostgreSQL restart the next message gets a
 fresh connection instead of failing on a dead pooled one.
+
+Rasa's async methods run their SQLAlchemy work on the event loop; here that work (Rasa's own
+code, each call with its own session) runs in a worker thread (`bot.rasa.runtime.threads`).
+Only the event broker's part of a save, which schedules its publishing on the loop, stays there.
 """
 
-import asyncio
+from collections.abc import Iterable
+from contextvars import ContextVar
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +26,11 @@ from sqlalchemy.pool import QueuePool
 from bot.conversations.privacy import erase_conversation
 from bot.core.settings import get_settings
 from bot.db.session import normalize_url, session_scope, sqlite_pragmas
+from bot.rasa.runtime.threads import completed, in_thread
 
 DELETION_SLOT = "deletion_requested"  # set by action_delete_my_data
+# True inside the worker thread of a save, whose events were streamed on the loop beforehand.
+STREAMED: ContextVar[bool] = ContextVar("events_streamed", default=False)
 
 
 def connection_fields(url: str | URL) -> dict[str, Any]:
@@ -59,9 +68,32 @@ class ProjectSQLTrackerStore(SQLTrackerStore):
         message starts a fresh conversation.
         """
         if tracker.get_slot(DELETION_SLOT):
-            await asyncio.to_thread(erase_visitor_conversation, tracker.sender_id)
+            await in_thread(partial(erase_visitor_conversation, tracker.sender_id))
             return
-        await super().save(tracker)
+        await self.stream_events(tracker)  # on the loop: the broker publishes from it
+        await in_thread(partial(self._store_events, tracker))
+
+    def _store_events(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's save without its streaming (already done), run to the end in this thread."""
+        STREAMED.set(True)  # in this call's own copy of the context only
+        completed(SQLTrackerStore.save(self, tracker))
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's, except inside `_store_events`, whose events were streamed before."""
+        if not STREAMED.get():
+            await super().stream_events(tracker)
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        """Rasa's query and deserialisation of a conversation, in a worker thread."""
+        query = partial(super()._retrieve, sender_id, fetch_events_from_all_sessions)
+        return await in_thread(lambda: completed(query()))
+
+    async def keys(self) -> Iterable[str]:
+        """Rasa's list of conversation ids, read in a worker thread."""
+        query = super().keys
+        return await in_thread(lambda: completed(query()))
 
     def _replace_engine(self, url: URL) -> None:
         """Swap Rasa's engine for one that pools SQLite or pre-pings server connections."""

@@ -1,5 +1,7 @@
 // Pilot Rock staff app: keeps the live chat and the navigation's waiting count current.
-// The pages work without it (plain forms, a Refresh link). Text goes in with textContent only.
+// The live chat is pushed (live/stream, Server-Sent Events); live.json is polled only while the
+// stream is down. The pages work without the script (plain forms, a Refresh link).
+// Text goes in with textContent only.
 "use strict";
 
 (function () {
@@ -7,6 +9,9 @@
   const COUNT_MS = 10000;
   const HIDDEN_MS = 5000;
   const RETRY_MS = 5000;
+  const STREAM_RETRY_MS = 2000;
+  const STREAM_RETRY_MAX_MS = 30000;
+  const RECONNECTING = "Reconnecting to live updates… meanwhile new messages are checked every second.";
   const ENDED = "Your session has ended: refresh the page to sign in again.";
 
   // GET a JSON address of this site; null when the session has ended (a redirect to sign in).
@@ -69,21 +74,29 @@
     return window.innerHeight + window.scrollY >= document.body.scrollHeight - 160;
   }
 
+  // The live chat: pushed through live/stream (Server-Sent Events) while that is up; while it is
+  // down the page says so, polls live.json every second and tries the stream again.
   function startChat(live) {
     const chat = live.querySelector("[data-chat]");
     const stateText = live.querySelector("[data-live-state]");
     const stale = live.querySelector("[data-live-stale]");
     const hint = live.querySelector("[data-live-hint]");
+    const push = live.querySelector("[data-live-push]");
     const shownState = live.dataset.state;
-    let after = live.dataset.after;
+    let after = Number(live.dataset.after) || 0;
+    let source = null;
+    let polling = false; // the stream is down: live.json is polled
+    let pollScheduled = false;
+    let ended = false;
+    let retry = STREAM_RETRY_MS;
     if (hint) {
       hint.textContent = "(new messages also appear by themselves).";
     }
 
-    function show(body) {
+    function showItems(items, cursor) {
       const follow = nearBottom();
       let last = null;
-      for (const item of body.items) {
+      for (const item of items) {
         if (!document.getElementById("event-" + item.id)) {
           last = chatItem(item);
           chat.append(last);
@@ -92,21 +105,41 @@
       if (last && follow) {
         last.scrollIntoView({ block: "nearest" });
       }
-      stateText.textContent = body.state.text;
-      stateText.className = "live-state state-" + body.state.key;
-      stale.hidden = body.state.key === shownState;
-      after = String(body.cursor);
+      after = Math.max(after, Number(cursor) || 0);
+    }
+
+    function showState(state) {
+      stateText.textContent = state.text;
+      stateText.className = "live-state state-" + state.key;
+      stale.hidden = state.key === shownState;
+    }
+
+    function end() {
+      ended = true;
+      if (source) {
+        source.close();
+        source = null;
+      }
+      push.hidden = true;
+      stateText.textContent = ENDED;
     }
 
     async function poll() {
+      if (!polling || ended) {
+        pollScheduled = false;
+        return;
+      }
       let wait = CHAT_MS;
       try {
         const body = await getJSON(live.dataset.feedUrl + "?after=" + encodeURIComponent(after));
         if (body === null) {
-          stateText.textContent = ENDED;
+          end();
           return;
         }
-        show(body);
+        if (polling) {
+          showItems(body.items, body.cursor);
+          showState(body.state);
+        }
         wait = body.more ? 0 : CHAT_MS;
       } catch (error) {
         wait = RETRY_MS;
@@ -114,7 +147,70 @@
       later(poll, wait);
     }
 
-    later(poll, CHAT_MS);
+    function up() {
+      live.dataset.push = "up";
+      polling = false;
+      retry = STREAM_RETRY_MS;
+      push.hidden = true;
+    }
+
+    function down() {
+      if (source) {
+        source.close();
+        source = null;
+      }
+      if (ended) {
+        return;
+      }
+      live.dataset.push = "down";
+      push.textContent = RECONNECTING;
+      push.hidden = false;
+      polling = true;
+      if (!pollScheduled) {
+        pollScheduled = true;
+        poll();
+      }
+      window.setTimeout(connect, retry);
+      retry = Math.min(retry * 2, STREAM_RETRY_MAX_MS);
+    }
+
+    function listen(type, handle) {
+      source.addEventListener(type, function (event) {
+        handle(JSON.parse(event.data));
+      });
+    }
+
+    function connect() {
+      if (ended || source) {
+        return;
+      }
+      source = new EventSource(live.dataset.streamUrl + "?after=" + encodeURIComponent(after));
+      listen("ready", function (body) {
+        up();
+        showItems(body.items, body.cursor);
+        showState(body.state);
+      });
+      listen("messages", function (body) {
+        showItems(body.items, body.cursor);
+      });
+      listen("state", showState);
+      listen("reconnect", function () {
+        source.close();
+        source = null;
+        connect();
+      });
+      listen("down", down);
+      source.onerror = down;
+    }
+
+    if (typeof window.EventSource === "function") {
+      connect();
+    } else {
+      live.dataset.push = "none";
+      polling = true;
+      pollScheduled = true;
+      later(poll, CHAT_MS);
+    }
   }
 
   function startCount(badge) {

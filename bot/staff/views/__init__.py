@@ -1,1 +1,1 @@
-"""The staff app's pages, one module per area; each lists its `routes`."""
+"""The staff app's pages, one module per area; each declares its `routes` on the handlers."""

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from starlette.responses import Response
-from starlette.routing import Route
 
 from bot.db import audit
 from bot.db.staff import ROLES
 from bot.staff import accounts
 from bot.staff.permissions import ROLE_PERMISSIONS, Permission
-from bot.staff.views.base import Context, redirect, requires
+from bot.staff.views.base import Context, Routes, redirect
 
 AUDIT_ROWS = 100
 NOTICES = {
@@ -19,14 +18,13 @@ NOTICES = {
     "activated": "The account was activated.",
     "password": "The password was reset; the account is unlocked and its sessions ended.",
 }
+routes = Routes()  # declared on each handler below
 
 
-@requires(Permission.MANAGE_USERS)
+@routes.get("/users", Permission.MANAGE_USERS)
 def users(ctx: Context) -> Response:
     """GET /users: every account with its role and state, and the forms to change them."""
-    notice = NOTICES.get(ctx.request.query_params.get("done", ""))
-    if notice:
-        ctx.messages.append(notice)
+    ctx.notice(NOTICES)
     return ctx.render(
         "users.html",
         title="Staff users",
@@ -37,7 +35,7 @@ def users(ctx: Context) -> Response:
     )
 
 
-@requires(Permission.MANAGE_USERS)
+@routes.post("/users", Permission.MANAGE_USERS)
 def create_user(ctx: Context) -> Response:
     """POST /users: create a named account (the password policy applies)."""
     if ctx.field("password", strip=False) != ctx.field("password_again", strip=False):
@@ -53,28 +51,28 @@ def create_user(ctx: Context) -> Response:
     return redirect("/users?done=created")
 
 
-@requires(Permission.MANAGE_USERS)
+@routes.post("/users/{username}/role", Permission.MANAGE_USERS)
 def set_role(ctx: Context) -> Response:
     """POST /users/{username}/role: give an account another role."""
     accounts.set_role(ctx.db, ctx.param("username"), ctx.field("role"), actor=ctx.actor)
     return redirect("/users?done=role")
 
 
-@requires(Permission.MANAGE_USERS)
+@routes.post("/users/{username}/deactivate", Permission.MANAGE_USERS)
 def deactivate(ctx: Context) -> Response:
     """POST /users/{username}/deactivate: switch an account off and end its sessions."""
     accounts.deactivate(ctx.db, ctx.param("username"), actor=ctx.actor)
     return redirect("/users?done=deactivated")
 
 
-@requires(Permission.MANAGE_USERS)
+@routes.post("/users/{username}/activate", Permission.MANAGE_USERS)
 def activate(ctx: Context) -> Response:
     """POST /users/{username}/activate: switch a deactivated account back on."""
     accounts.activate(ctx.db, ctx.param("username"), actor=ctx.actor)
     return redirect("/users?done=activated")
 
 
-@requires(Permission.MANAGE_USERS)
+@routes.post("/users/{username}/password", Permission.MANAGE_USERS)
 def reset_password(ctx: Context) -> Response:
     """POST /users/{username}/password: set a new password, unlock, end the account's sessions."""
     if ctx.field("password", strip=False) != ctx.field("password_again", strip=False):
@@ -84,20 +82,9 @@ def reset_password(ctx: Context) -> Response:
     return redirect("/users?done=password")
 
 
-@requires(Permission.VIEW_AUDIT)
+@routes.get("/audit", Permission.VIEW_AUDIT)
 def audit_log(ctx: Context) -> Response:
     """GET /audit: whether the hash chain verifies, and the newest entries."""
     report = audit.verify(ctx.db)
     entries = list(reversed(audit.tail(ctx.db, AUDIT_ROWS)))
     return ctx.render("audit.html", title="Audit log", report=report, entries=entries)
-
-
-routes = [
-    Route("/users", users, methods=["GET"]),
-    Route("/users", create_user, methods=["POST"]),
-    Route("/users/{username}/role", set_role, methods=["POST"]),
-    Route("/users/{username}/deactivate", deactivate, methods=["POST"]),
-    Route("/users/{username}/activate", activate, methods=["POST"]),
-    Route("/users/{username}/password", reset_password, methods=["POST"]),
-    Route("/audit", audit_log, methods=["GET"]),
-]

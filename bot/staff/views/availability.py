@@ -9,18 +9,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from starlette.responses import Response
-from starlette.routing import Route
 
 from bot.booking.availability import DAYS, parse_window, set_override, set_weekly_hours
 from bot.booking.availability import add_time_off as add_time_off_interval
 from bot.db.models import DateOverride, Navigator, TimeOff
 from bot.staff.permissions import Permission
-from bot.staff.views.base import Context, redirect, requires
+from bot.staff.views.base import Context, Routes, redirect
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 REASON_MAX = 200
 WINDOWS_MAX = 6  # working intervals per day
 MAX_DAYS_AHEAD = 2 * 366
+routes = Routes()  # declared on each handler below
 
 
 def weekly_text(navigator: Navigator) -> dict[str, str]:
@@ -69,12 +69,12 @@ def parse_local(text: str, zone: ZoneInfo, label: str) -> datetime:
     return naive.replace(tzinfo=zone)
 
 
-def navigator_of(ctx: Context) -> Navigator | None:
-    """The navigator named by the path's `navigator_id`."""
-    return ctx.db.get(Navigator, ctx.request.path_params["navigator_id"])
+def navigator_of(ctx: Context) -> Navigator:
+    """The navigator named by the path's `navigator_id` (NotFoundError if there is none)."""
+    return ctx.found(Navigator, "navigator_id", "There is no such navigator.")
 
 
-@requires(Permission.EDIT_AVAILABILITY)
+@routes.get("/availability", Permission.EDIT_AVAILABILITY)
 def overview(ctx: Context) -> Response:
     """GET /availability: each navigator's weekly hours, coming overrides and time off."""
     navigators = ctx.db.scalars(
@@ -107,7 +107,7 @@ def overview(ctx: Context) -> Response:
         title="Availability",
         rows=rows,
         days=list(zip(DAYS, DAY_NAMES, strict=True)),
-        saved=ctx.request.query_params.get("saved") == "1",
+        saved=ctx.flag("saved"),
     )
 
 
@@ -117,23 +117,19 @@ def saved(ctx: Context, navigator: Navigator, change: str) -> Response:
     return redirect(f"/availability?saved=1#navigator-{navigator.id}")
 
 
-@requires(Permission.EDIT_AVAILABILITY)
+@routes.post("/availability/{navigator_id:int}/weekly", Permission.EDIT_AVAILABILITY)
 def edit_weekly(ctx: Context) -> Response:
     """POST /availability/{id}/weekly: replace the navigator's weekly hours."""
     navigator = navigator_of(ctx)
-    if navigator is None:
-        return ctx.fail("There is no such navigator.", 404)
     weekly = parse_weekly({day: ctx.field(day) for day in DAYS})
     set_weekly_hours(ctx.db, navigator, weekly)
     return saved(ctx, navigator, "weekly_hours")
 
 
-@requires(Permission.EDIT_AVAILABILITY)
+@routes.post("/availability/{navigator_id:int}/override", Permission.EDIT_AVAILABILITY)
 def add_override(ctx: Context) -> Response:
     """POST /availability/{id}/override: set one date's hours ('closed' or intervals)."""
     navigator = navigator_of(ctx)
-    if navigator is None:
-        return ctx.fail("There is no such navigator.", 404)
     today = ctx.now.astimezone(ZoneInfo(navigator.timezone)).date()
     day = parse_day(ctx.field("date"), today)
     hours = ctx.field("hours") or "closed"
@@ -143,18 +139,16 @@ def add_override(ctx: Context) -> Response:
     return saved(ctx, navigator, "date_override")
 
 
-@requires(Permission.EDIT_AVAILABILITY)
+@routes.post("/availability/overrides/{override_id:int}/delete", Permission.EDIT_AVAILABILITY)
 def delete_override(ctx: Context) -> Response:
     """POST /availability/overrides/{id}/delete: back to the weekly hours on that date."""
     return remove_row(ctx, DateOverride, "override_id", "date override", "date_override_removed")
 
 
-@requires(Permission.EDIT_AVAILABILITY)
+@routes.post("/availability/{navigator_id:int}/time-off", Permission.EDIT_AVAILABILITY)
 def add_time_off(ctx: Context) -> Response:
     """POST /availability/{id}/time-off: block an interval (local times of the navigator)."""
     navigator = navigator_of(ctx)
-    if navigator is None:
-        return ctx.fail("There is no such navigator.", 404)
     zone = ZoneInfo(navigator.timezone)
     start = parse_local(ctx.field("starts_at"), zone, "the start")
     end = parse_local(ctx.field("ends_at"), zone, "the end")
@@ -165,7 +159,7 @@ def add_time_off(ctx: Context) -> Response:
     return saved(ctx, navigator, "time_off")
 
 
-@requires(Permission.EDIT_AVAILABILITY)
+@routes.post("/availability/time-off/{time_off_id:int}/delete", Permission.EDIT_AVAILABILITY)
 def delete_time_off(ctx: Context) -> Response:
     """POST /availability/time-off/{id}/delete: remove a time-off interval."""
     return remove_row(ctx, TimeOff, "time_off_id", "time off", "time_off_removed")
@@ -175,19 +169,7 @@ def remove_row(
     ctx: Context, model: type[DateOverride | TimeOff], param: str, label: str, action: str
 ) -> Response:
     """Delete one dated row of a navigator's availability (404 if it is gone), audited."""
-    row = ctx.db.get(model, ctx.request.path_params[param])
-    if row is None:
-        return ctx.fail(f"There is no such {label}.", 404)
+    row: DateOverride | TimeOff = ctx.found(model, param, f"There is no such {label}.")
     navigator = row.navigator
     ctx.db.delete(row)
     return saved(ctx, navigator, action)
-
-
-routes = [
-    Route("/availability", overview, methods=["GET"]),
-    Route("/availability/{navigator_id:int}/weekly", edit_weekly, methods=["POST"]),
-    Route("/availability/{navigator_id:int}/override", add_override, methods=["POST"]),
-    Route("/availability/{navigator_id:int}/time-off", add_time_off, methods=["POST"]),
-    Route("/availability/overrides/{override_id:int}/delete", delete_override, methods=["POST"]),
-    Route("/availability/time-off/{time_off_id:int}/delete", delete_time_off, methods=["POST"]),
-]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from math import ceil
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
 
 from bot.conversations.review import ConversationNotFoundError, actor_of
 from bot.core.settings import Settings
@@ -42,6 +43,7 @@ ERROR_TITLES = {403: "Forbidden", 404: "Not found"}
 
 Handler = Callable[["Context"], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
+Row = TypeVar("Row")
 
 # Menu entries: (path, label, permission needed to see the entry).
 MENU = (
@@ -157,6 +159,10 @@ def render(
     return HTMLResponse(html, status_code=status_code)
 
 
+class NotFoundError(LookupError):
+    """The row a path names does not exist; the message is shown on a 404 page."""
+
+
 @dataclass
 class Context:
     """One signed-in request: the database session, the staff member, the form, the time."""
@@ -207,6 +213,23 @@ class Context:
         """A path parameter as text (a conversation id decoded: `bot.staff.encoded_ids`)."""
         value = str(self.request.path_params[name])
         return decoded_id(value) if name == "conversation_id" else value
+
+    def found(self, model: type[Row], param: str, message: str) -> Row:
+        """The `model` row whose id is the path parameter `param`, else NotFoundError(message)."""
+        row = self.db.get(model, self.request.path_params[param])
+        if row is None:
+            raise NotFoundError(message)
+        return row
+
+    def flag(self, name: str) -> bool:
+        """Whether the query string sets `name` to 1 (the notices after a redirect)."""
+        return self.request.query_params.get(name) == "1"
+
+    def notice(self, notices: dict[str, str]) -> None:
+        """Show the notice that the query string's `done` names, if it names one."""
+        text = notices.get(self.request.query_params.get("done", ""))
+        if text:
+            self.messages.append(text)
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         """Render a page with the menu, the user and the CSRF token filled in."""
@@ -278,6 +301,9 @@ def _signed_in(
         except ConversationNotFoundError:
             db.rollback()
             return context.fail("There is no such conversation (it may have been erased).", 404)
+        except NotFoundError as missing:
+            db.rollback()
+            return context.fail(str(missing), 404)
         except ValueError as error:  # invalid input: the message says what to change
             db.rollback()
             return context.fail(str(error))
@@ -347,3 +373,37 @@ def requires(
         return endpoint
 
     return wrap
+
+
+class Routes:
+    """A view module's routes, each declared on its handler with the permission it needs."""
+
+    def __init__(self) -> None:
+        """No routes yet."""
+        self.table: list[Route] = []
+
+    def __iter__(self) -> Iterator[Route]:
+        """The routes in the order they were declared."""
+        return iter(self.table)
+
+    def get(
+        self, path: str, permission: Permission | None, *, background: bool = False
+    ) -> Callable[[Handler], Endpoint]:
+        """Declare a GET route (`background`: polled by a page script, see `requires`)."""
+        return self.add("GET", path, requires(permission, background=background))
+
+    def post(self, path: str, permission: Permission | None) -> Callable[[Handler], Endpoint]:
+        """Declare a POST route (the form must carry the session's CSRF token)."""
+        return self.add("POST", path, requires(permission))
+
+    def add(
+        self, method: str, path: str, guard: Callable[[Handler], Endpoint]
+    ) -> Callable[[Handler], Endpoint]:
+        """Guard the handler and add it as the route for `method` and `path`."""
+
+        def declare(handler: Handler) -> Endpoint:
+            endpoint = guard(handler)
+            self.table.append(Route(path, endpoint, methods=[method]))
+            return endpoint
+
+        return declare

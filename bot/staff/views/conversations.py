@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from starlette.responses import Response
-from starlette.routing import Route
 
 from bot.conversations import review
 from bot.conversations.inbox import (
@@ -26,7 +25,7 @@ from bot.conversations.inbox import (
     list_conversations,
     live_window_start,
 )
-from bot.conversations.masking import Masker, mask_transcript
+from bot.conversations.masking import Masker, lead_values, mask_transcript
 from bot.conversations.privacy import erase_conversation
 from bot.conversations.transcript import (
     ActionRun,
@@ -37,7 +36,8 @@ from bot.conversations.transcript import (
     VisitorMessage,
     build_transcript,
 )
-from bot.db.models import CallbackRequest, Lead
+from bot.db.models import Lead
+from bot.db.repository import callback_requests_of
 from bot.db.reviews import (
     NO_RISK,
     NOT_AN_ANSWER,
@@ -52,7 +52,7 @@ from bot.rasa.events import StoredEvent, load_events
 from bot.staff.chat import live_state
 from bot.staff.encoded_ids import conversation_url
 from bot.staff.permissions import Permission
-from bot.staff.views.base import Context, page_number, redirect, requires
+from bot.staff.views.base import Context, Routes, page_number, redirect
 
 PER_PAGE = 25
 ERASE_CONFIRMATION = "erase"
@@ -67,6 +67,7 @@ NOTICES = {
 DEFAULT_QUESTION = ASSESSMENT_SLOTS[0]  # the answer form's question when none was open
 VALUE_NAMES = {NOT_AN_ANSWER: "not an answer"}
 RISK_NUMBERS = {"acute": "acute (911)", "crisis": "crisis (988)"}
+routes = Routes()  # declared on each handler below
 
 
 @dataclass
@@ -150,7 +151,7 @@ def filter_choices() -> dict[str, list[tuple[str, str]]]:
     }
 
 
-@requires(Permission.VIEW_CONVERSATIONS)
+@routes.get("/conversations", Permission.VIEW_CONVERSATIONS)
 def inbox(ctx: Context) -> Response:
     """GET /conversations: the index as the consumer keeps it, filtered, paginated, newest first.
 
@@ -173,7 +174,7 @@ def inbox(ctx: Context) -> Response:
     def page_url(number: int) -> str:
         return "/conversations?" + urlencode({**kept, "page": str(number)})
 
-    if ctx.request.query_params.get("erased") == "1":
+    if ctx.flag("erased"):
         ctx.messages.append("The conversation and everything linked to it were erased.")
     return ctx.render(
         "inbox.html",
@@ -203,16 +204,6 @@ def inbox_page(ctx: Context, filters: InboxFilters) -> InboxPage:
     return list_conversations(
         ctx.db, filters, page=result.pages, per_page=PER_PAGE, live_since=live_since
     )
-
-
-def lead_values(leads: list[Lead]) -> list[str]:
-    """The personal details the leads of a conversation hold (masked for some roles)."""
-    return [
-        value
-        for lead in leads
-        for value in (lead.name, lead.email, lead.phone, lead.summary)
-        if value
-    ]
 
 
 def probes_contact_details(text: str) -> bool:
@@ -304,25 +295,16 @@ def conversation(
     return events, full, mask_transcript(full, lead_values(leads)), leads
 
 
-@requires(Permission.VIEW_CONVERSATIONS)
+@routes.get("/conversations/{conversation_id}", Permission.VIEW_CONVERSATIONS)
 def transcript(ctx: Context) -> Response:
     """GET /conversations/{id}: the transcript with review tools (audited view)."""
     conversation_id = ctx.param("conversation_id")
     events, full, masked, leads = conversation(ctx, conversation_id)
     personal = ctx.can(Permission.VIEW_PERSONAL)
     shown = full if personal else masked
-    callbacks = (
-        ctx.db.scalars(
-            select(CallbackRequest)
-            .where(CallbackRequest.conversation_id == conversation_id)
-            .order_by(CallbackRequest.created_at)
-        ).all()
-        if ctx.can(Permission.MANAGE_CALLBACKS)
-        else []
-    )
-    notice = NOTICES.get(ctx.request.query_params.get("done", ""))
-    if notice:
-        ctx.messages.append(notice)
+    can_call = ctx.can(Permission.MANAGE_CALLBACKS)
+    callbacks = callback_requests_of(ctx.db, conversation_id) if can_call else []
+    ctx.notice(NOTICES)
     ctx.audit("view_transcript", "conversation", conversation_id, {"masked": not personal})
     return ctx.render(
         "transcript.html",
@@ -355,7 +337,7 @@ def back(ctx: Context, done: str) -> Response:
     return redirect(conversation_url(ctx.param("conversation_id"), done=done))
 
 
-@requires(Permission.REVIEW)
+@routes.post("/conversations/{conversation_id}/tags", Permission.REVIEW)
 def tags(ctx: Context) -> Response:
     """POST /conversations/{id}/tags: add or remove a tag."""
     conversation_id, tag = ctx.param("conversation_id"), ctx.field("tag")
@@ -366,14 +348,14 @@ def tags(ctx: Context) -> Response:
     return back(ctx, "tag")
 
 
-@requires(Permission.REVIEW)
+@routes.post("/conversations/{conversation_id}/notes", Permission.REVIEW)
 def notes(ctx: Context) -> Response:
     """POST /conversations/{id}/notes: add a note."""
     review.add_note(ctx.db, ctx.param("conversation_id"), ctx.user, ctx.field("body"))
     return back(ctx, "note")
 
 
-@requires(Permission.REVIEW)
+@routes.post("/conversations/{conversation_id}/review", Permission.REVIEW)
 def reviewed(ctx: Context) -> Response:
     """POST /conversations/{id}/review: mark reviewed (reviewed=1) or not (reviewed=0)."""
     flag = ctx.field("reviewed")
@@ -397,7 +379,7 @@ def annotatable_event(ctx: Context, conversation_id: str) -> int:
     return int(event_id)
 
 
-@requires(Permission.REVIEW)
+@routes.post("/conversations/{conversation_id}/annotate", Permission.REVIEW)
 def annotate(ctx: Context) -> Response:
     """POST /conversations/{id}/annotate: save the correct intent of one visitor message."""
     conversation_id = ctx.param("conversation_id")
@@ -406,7 +388,7 @@ def annotate(ctx: Context) -> Response:
     return redirect(conversation_url(conversation_id, done="annotate") + f"#event-{event_id}")
 
 
-@requires(Permission.REVIEW)
+@routes.post("/conversations/{conversation_id}/annotate-answer", Permission.REVIEW)
 def annotate_answer(ctx: Context) -> Response:
     """POST /conversations/{id}/annotate-answer: label what a message answers to a question."""
     conversation_id = ctx.param("conversation_id")
@@ -419,7 +401,7 @@ def annotate_answer(ctx: Context) -> Response:
     )
 
 
-@requires(Permission.REVIEW)
+@routes.post("/conversations/{conversation_id}/annotate-risk", Permission.REVIEW)
 def annotate_risk(ctx: Context) -> Response:
     """POST /conversations/{id}/annotate-risk: mark a message a missed risk or a false alarm."""
     conversation_id, label = ctx.param("conversation_id"), ctx.field("label")
@@ -429,7 +411,7 @@ def annotate_risk(ctx: Context) -> Response:
     return redirect(conversation_url(conversation_id, done="annotate-risk") + f"#event-{event_id}")
 
 
-@requires(Permission.VIEW_CONVERSATIONS)
+@routes.get("/events/{event_id:int}", Permission.VIEW_CONVERSATIONS)
 def visitor_event(ctx: Context) -> Response:
     """GET /events/{id}: the transcript at a visitor message (alert links carry no conversation)."""
     event_id = int(ctx.param("event_id"))
@@ -439,7 +421,7 @@ def visitor_event(ctx: Context) -> Response:
     return redirect(conversation_url(found) + f"#event-{event_id}")
 
 
-@requires(Permission.ERASE)
+@routes.get("/conversations/{conversation_id}/erase", Permission.ERASE)
 def erase_form(ctx: Context) -> Response:
     """GET /conversations/{id}/erase: the confirmation step before erasing."""
     conversation_id = ctx.param("conversation_id")
@@ -455,25 +437,12 @@ def erase_form(ctx: Context) -> Response:
     )
 
 
-@requires(Permission.ERASE)
+@routes.post("/conversations/{conversation_id}/erase", Permission.ERASE)
 def erase(ctx: Context) -> Response:
     """POST /conversations/{id}/erase: delete the conversation and its linked rows (audited)."""
     if ctx.field("confirm") != ERASE_CONFIRMATION:
         raise ValueError("tick the box to confirm the erasure")
-    erase_conversation(ctx.db, ctx.param("conversation_id"), actor=ctx.actor)
+    conversation_id = ctx.param("conversation_id")
+    erase_conversation(ctx.db, conversation_id, actor=ctx.actor)
+    ctx.request.app.state.live_feed.forget(conversation_id)  # open live pages let it go
     return redirect("/conversations?erased=1")
-
-
-routes = [
-    Route("/conversations", inbox, methods=["GET"]),
-    Route("/conversations/{conversation_id}", transcript, methods=["GET"]),
-    Route("/conversations/{conversation_id}/tags", tags, methods=["POST"]),
-    Route("/conversations/{conversation_id}/notes", notes, methods=["POST"]),
-    Route("/conversations/{conversation_id}/review", reviewed, methods=["POST"]),
-    Route("/conversations/{conversation_id}/annotate", annotate, methods=["POST"]),
-    Route("/conversations/{conversation_id}/annotate-answer", annotate_answer, methods=["POST"]),
-    Route("/conversations/{conversation_id}/annotate-risk", annotate_risk, methods=["POST"]),
-    Route("/conversations/{conversation_id}/erase", erase_form, methods=["GET"]),
-    Route("/conversations/{conversation_id}/erase", erase, methods=["POST"]),
-    Route("/events/{event_id:int}", visitor_event, methods=["GET"]),
-]

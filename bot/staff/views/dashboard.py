@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from starlette.responses import Response
-from starlette.routing import Route
 
 from bot.conversations.inbox import RECOMMENDATION_LABELS, parse_date
 from bot.conversations.stats import Dashboard, dashboard
 from bot.staff.charts import bar_chart, percent
 from bot.staff.permissions import Permission
-from bot.staff.views.base import Context, requires
+from bot.staff.views.base import Context, Routes
 
 DEFAULT_DAYS = 30
+routes = Routes()  # declared on each handler below
 
 
 def period(query: dict[str, str], today: date) -> tuple[date, date]:
@@ -42,7 +42,7 @@ def funnel_bars(figures: Dashboard) -> list[tuple[str, float]]:
     return bars
 
 
-@requires(Permission.VIEW_DASHBOARD)
+@routes.get("/dashboard", Permission.VIEW_DASHBOARD)
 def view(ctx: Context) -> Response:
     """GET /dashboard: the figures for the chosen period, as inline SVG charts."""
     query = {key: ctx.request.query_params.get(key, "").strip() for key in ("start", "end")}
@@ -82,6 +82,3 @@ def view(ctx: Context) -> Response:
         end=end.isoformat(),
         split_total=split_total,
     )
-
-
-routes = [Route("/dashboard", view, methods=["GET"])]

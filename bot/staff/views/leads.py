@@ -11,13 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql import Select
 from starlette.responses import Response
-from starlette.routing import Route
 
-from bot.db.models import LEAD_STATUSES, CallbackRequest, Lead
+from bot.db.models import LEAD_STATUSES, Lead
+from bot.db.repository import callback_requests_of
 from bot.staff.permissions import Permission
-from bot.staff.views.base import Context, paginate, redirect, requires
+from bot.staff.views.base import Context, Routes, paginate, redirect
 
 PER_PAGE = 50
+NO_SUCH_LEAD = "There is no such lead (it may have been erased)."
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     "id",
@@ -39,6 +40,7 @@ CSV_COLUMNS = (
     "consent",
     "consent_at",
 )
+routes = Routes()  # declared on each handler below
 
 
 def status_filter(value: str | None) -> str | None:
@@ -60,13 +62,10 @@ def leads_query(status: str | None) -> Select:
     return query.where(Lead.status == status) if status else query
 
 
-@requires(Permission.VIEW_LEADS)
+@routes.get("/leads", Permission.VIEW_LEADS)
 def lead_list(ctx: Context) -> Response:
     """GET /leads: leads newest first, filtered by status, paginated (audited)."""
-    try:
-        status = status_filter(ctx.request.query_params.get("status"))
-    except ValueError as error:
-        return ctx.fail(str(error))
+    status = status_filter(ctx.request.query_params.get("status"))
     paged = paginate(ctx.db, leads_query(status), ctx.request.query_params.get("page"), PER_PAGE)
     ctx.audit("view_leads", "lead", None, {"count": len(paged.rows), "page": paged.page})
     kept = {"status": status} if status else {}
@@ -83,34 +82,25 @@ def lead_list(ctx: Context) -> Response:
     )
 
 
-@requires(Permission.VIEW_LEADS)
+@routes.get("/leads/{lead_id:int}", Permission.VIEW_LEADS)
 def lead_detail(ctx: Context) -> Response:
     """GET /leads/{id}: one lead with its bookings and callback requests (audited)."""
-    lead = ctx.db.get(Lead, ctx.request.path_params["lead_id"])
-    if lead is None:
-        return ctx.fail("There is no such lead (it may have been erased).", 404)
-    callbacks = ctx.db.scalars(
-        select(CallbackRequest)
-        .where(CallbackRequest.conversation_id == lead.conversation_id)
-        .order_by(CallbackRequest.created_at)
-    ).all()
+    lead = ctx.found(Lead, "lead_id", NO_SUCH_LEAD)
     ctx.audit("view_lead", "lead", lead.id)
     return ctx.render(
         "lead.html",
         title=f"Lead {lead.id}",
         lead=lead,
-        callbacks=callbacks,
+        callbacks=callback_requests_of(ctx.db, lead.conversation_id),
         statuses=LEAD_STATUSES,
-        updated=ctx.request.query_params.get("updated") == "1",
+        updated=ctx.flag("updated"),
     )
 
 
-@requires(Permission.UPDATE_LEADS)
+@routes.post("/leads/{lead_id:int}/status", Permission.UPDATE_LEADS)
 def lead_status(ctx: Context) -> Response:
     """POST /leads/{id}/status: set the follow-up status (audited)."""
-    lead = ctx.db.get(Lead, ctx.request.path_params["lead_id"])
-    if lead is None:
-        return ctx.fail("There is no such lead (it may have been erased).", 404)
+    lead = ctx.found(Lead, "lead_id", NO_SUCH_LEAD)
     status = ctx.field("status")
     if status not in LEAD_STATUSES:
         return ctx.fail(f"Choose a status: {', '.join(LEAD_STATUSES)}.")
@@ -164,13 +154,10 @@ def leads_csv(leads: Iterable[Lead]) -> tuple[str, int]:
     return buffer.getvalue(), rows
 
 
-@requires(Permission.EXPORT_LEADS)
+@routes.get("/leads.csv", Permission.EXPORT_LEADS)
 def export_leads(ctx: Context) -> Response:
     """GET /leads.csv: every lead (of the chosen status) as CSV, audited with the count."""
-    try:
-        status = status_filter(ctx.request.query_params.get("status"))
-    except ValueError as error:
-        return ctx.fail(str(error))
+    status = status_filter(ctx.request.query_params.get("status"))
     text, rows = leads_csv(ctx.db.scalars(leads_query(status)))
     ctx.audit("export_leads", "lead", None, {"count": rows, "status": status})
     name = f"leads-{status or 'all'}-{ctx.now:%Y%m%d-%H%M}.csv"
@@ -179,11 +166,3 @@ def export_leads(ctx: Context) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-routes = [
-    Route("/leads", lead_list, methods=["GET"]),
-    Route("/leads.csv", export_leads, methods=["GET"]),
-    Route("/leads/{lead_id:int}", lead_detail, methods=["GET"]),
-    Route("/leads/{lead_id:int}/status", lead_status, methods=["POST"]),
-]

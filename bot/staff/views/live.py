@@ -1,7 +1,9 @@
 """Live takeover: the waiting requests, the live page, joining, writing and handing back.
 
-The page works without JavaScript (plain forms, a Refresh link); `static/live.js` polls
-live.json for new messages and count.json for the navigation's waiting count.
+The page works without JavaScript (plain forms, a Refresh link). With it, `static/live.js`
+follows live/stream (Server-Sent Events pushed by the app's one live feed, `bot.staff.push`) for
+new messages and the takeover state, and polls live.json only while the stream is down; it polls
+count.json for the navigation's waiting count.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from urllib.parse import urlencode
 
 from sqlalchemy import case, select
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
+from bot.conversations.review import require_conversation
 from bot.conversations.transcript import Item, build_transcript
 from bot.db.handoffs import OPEN_STATUSES, Handoff
 from bot.handoff import state, takeover
@@ -30,7 +32,10 @@ from bot.staff.chat import (
 )
 from bot.staff.encoded_ids import conversation_url
 from bot.staff.permissions import Permission
-from bot.staff.views.base import Context, redirect, requires
+from bot.staff.push.feed import LiveFeed
+from bot.staff.push.stream import EventStream
+from bot.staff.push.subscribers import Ticket
+from bot.staff.views.base import Context, Routes, redirect
 from bot.staff.views.conversations import conversation
 
 FEED_LIMIT = 200  # events per live.json answer; the script asks again at once when there are more
@@ -40,6 +45,7 @@ NOTICES = {
     "handed-back": "You handed the chat back to the assistant.",
 }
 NO_STORE = {"Cache-Control": "no-store"}
+routes = Routes()  # declared on each handler below
 
 
 def live_url(conversation_id: str, **query: str) -> str:
@@ -66,7 +72,7 @@ def status_of(error: TakeoverError) -> int:
     return 400
 
 
-@requires(Permission.VIEW_CONVERSATIONS)
+@routes.get("/handoffs", Permission.VIEW_CONVERSATIONS)
 def handoffs(ctx: Context) -> Response:
     """GET /handoffs: waiting requests (oldest first), then the chats staff are in."""
     rows = ctx.db.scalars(
@@ -86,7 +92,7 @@ def handoffs(ctx: Context) -> Response:
     )
 
 
-@requires(Permission.VIEW_CONVERSATIONS, background=True)
+@routes.get("/handoffs/count.json", Permission.VIEW_CONVERSATIONS, background=True)
 def waiting(ctx: Context) -> Response:
     """GET /handoffs/count.json: how many requests wait (the navigation's badge)."""
     return JSONResponse({"waiting": state.waiting_count(ctx.db)}, headers=NO_STORE)
@@ -105,9 +111,8 @@ def live_page(
     personal = ctx.can(Permission.VIEW_PERSONAL)
     history = handoffs_of(ctx.db, conversation_id)
     ids = [h.claimed_by_id for h in history] + [h.requested_by_staff_id for h in history]
-    notice = NOTICES.get(ctx.request.query_params.get("done", ""))
-    if notice and error is None:
-        ctx.messages.append(notice)
+    if error is None:
+        ctx.notice(NOTICES)
     return ctx.render(
         "live.html",
         status_code,
@@ -130,7 +135,7 @@ def live_page(
     )
 
 
-@requires(Permission.VIEW_CONVERSATIONS)
+@routes.get("/conversations/{conversation_id}/live", Permission.VIEW_CONVERSATIONS)
 def live(ctx: Context) -> Response:
     """GET /conversations/{id}/live: the chat so far, the takeover state and its forms."""
     conversation_id = ctx.param("conversation_id")
@@ -158,7 +163,9 @@ def shown_items(ctx: Context, conversation_id: str, new: list[StoredEvent]) -> l
     return [item for item in masked.items if first <= item.event_id <= last]
 
 
-@requires(Permission.VIEW_CONVERSATIONS, background=True)
+@routes.get(
+    "/conversations/{conversation_id}/live.json", Permission.VIEW_CONVERSATIONS, background=True
+)
 def feed(ctx: Context) -> Response:
     """GET /conversations/{id}/live.json?after=N: messages after event N, and the state."""
     conversation_id = ctx.param("conversation_id")
@@ -174,13 +181,35 @@ def feed(ctx: Context) -> Response:
     return JSONResponse(body, headers=NO_STORE)
 
 
+def live_feed(ctx: Context) -> LiveFeed:
+    """This process's live feed (one reader of new events for every open page)."""
+    return ctx.request.app.state.live_feed
+
+
+@routes.get(
+    "/conversations/{conversation_id}/live/stream", Permission.VIEW_CONVERSATIONS, background=True
+)
+def stream(ctx: Context) -> Response:
+    """GET /conversations/{id}/live/stream?after=N: new messages and the state, pushed (SSE).
+
+    The same checks as the page: a session, the permission, an existing conversation. Roles
+    without VIEW_PERSONAL are handed the masked view only.
+    """
+    conversation_id = ctx.param("conversation_id")
+    after = cursor_of(ctx.request.query_params.get("after"))
+    require_conversation(ctx.db, conversation_id)
+    personal = ctx.can(Permission.VIEW_PERSONAL)
+    ticket = Ticket(conversation_id, personal, ctx.user.id, ctx.user.display_name, after)
+    return EventStream(live_feed(ctx), ticket, ctx.request.app.state.stream_seconds)
+
+
 def refused(ctx: Context, conversation_id: str, error: TakeoverError, **typed: str) -> Response:
     """The live page again with the reason and the staff member's text kept."""
     ctx.db.rollback()  # the takeover step undid (and committed) whatever it had to
     return live_page(ctx, conversation_id, status_of(error), str(error), **typed)
 
 
-@requires(Permission.TAKE_OVER)
+@routes.post("/conversations/{conversation_id}/join", Permission.TAKE_OVER)
 def join(ctx: Context) -> Response:
     """POST /conversations/{id}/join: claim the chat and pause the assistant."""
     conversation_id = ctx.param("conversation_id")
@@ -192,7 +221,7 @@ def join(ctx: Context) -> Response:
     return redirect(live_url(conversation_id, done="joined") + "#compose")
 
 
-@requires(Permission.TAKE_OVER)
+@routes.post("/conversations/{conversation_id}/messages", Permission.TAKE_OVER)
 def message(ctx: Context) -> Response:
     """POST /conversations/{id}/messages: send `text` to the visitor."""
     conversation_id, text = ctx.param("conversation_id"), ctx.field("text", strip=False)
@@ -203,7 +232,7 @@ def message(ctx: Context) -> Response:
     return redirect(live_url(conversation_id, done="sent") + "#compose")
 
 
-@requires(Permission.TAKE_OVER)
+@routes.post("/conversations/{conversation_id}/hand-back", Permission.TAKE_OVER)
 def hand_back(ctx: Context) -> Response:
     """POST /conversations/{id}/hand-back: resume the assistant; `note` is kept for staff."""
     conversation_id, note = ctx.param("conversation_id"), ctx.field("note", strip=False)
@@ -220,14 +249,3 @@ def hand_back(ctx: Context) -> Response:
     except TakeoverError as error:
         return refused(ctx, conversation_id, error, note=note)
     return redirect(live_url(conversation_id, done="handed-back"))
-
-
-routes = [
-    Route("/handoffs", handoffs, methods=["GET"]),
-    Route("/handoffs/count.json", waiting, methods=["GET"]),
-    Route("/conversations/{conversation_id}/live", live, methods=["GET"]),
-    Route("/conversations/{conversation_id}/live.json", feed, methods=["GET"]),
-    Route("/conversations/{conversation_id}/join", join, methods=["POST"]),
-    Route("/conversations/{conversation_id}/messages", message, methods=["POST"]),
-    Route("/conversations/{conversation_id}/hand-back", hand_back, methods=["POST"]),
-]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from itertools import groupby
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session, selectinload
 from starlette.responses import Response
-from starlette.routing import Route
 
 from bot.db.models import (
     BOOKING_STATUSES,
@@ -19,14 +18,15 @@ from bot.db.models import (
     OutboxMessage,
 )
 from bot.staff.permissions import Permission
-from bot.staff.views.base import Context, paginate, redirect, requires
+from bot.staff.views.base import Context, Routes, paginate, redirect
 
 PER_PAGE = 50
 RECENT_OUTBOX = 50
 RECENT_DONE = 20
+routes = Routes()  # declared on each handler below
 
 
-@requires(Permission.VIEW_BOOKINGS)
+@routes.get("/bookings", Permission.VIEW_BOOKINGS)
 def bookings(ctx: Context) -> Response:
     """GET /bookings: upcoming calls per navigator, then every booking newest first."""
     status = ctx.request.query_params.get("status") or ""
@@ -63,52 +63,60 @@ def bookings(ctx: Context) -> Response:
     )
 
 
-@requires(Permission.MANAGE_CALLBACKS)
-def callbacks(ctx: Context) -> Response:
-    """GET /callbacks: open callback requests, oldest first, and the latest done ones."""
-    open_requests = ctx.db.scalars(
+def callback_queue(db: Session) -> list[CallbackRequest]:
+    """The open callback requests, oldest first."""
+    query = (
         select(CallbackRequest)
         .where(CallbackRequest.status == "open")
         .order_by(CallbackRequest.created_at, CallbackRequest.id)
-    ).all()
-    done = ctx.db.scalars(
+    )
+    return list(db.scalars(query))
+
+
+def latest_done(db: Session) -> list[CallbackRequest]:
+    """The latest callback requests marked done, newest first."""
+    query = (
         select(CallbackRequest)
         .where(CallbackRequest.status == "done")
         .order_by(CallbackRequest.created_at.desc(), CallbackRequest.id.desc())
         .limit(RECENT_DONE)
-    ).all()
+    )
+    return list(db.scalars(query))
+
+
+@routes.get("/callbacks", Permission.MANAGE_CALLBACKS)
+def callbacks(ctx: Context) -> Response:
+    """GET /callbacks: open callback requests, oldest first, and the latest done ones."""
     return ctx.render(
         "callbacks.html",
         title="Callback requests",
-        open_requests=open_requests,
-        done=done,
-        marked=ctx.request.query_params.get("done") == "1",
+        open_requests=callback_queue(ctx.db),
+        done=latest_done(ctx.db),
+        marked=ctx.flag("done"),
     )
 
 
-@requires(Permission.MANAGE_CALLBACKS)
+@routes.post("/callbacks/{callback_id:int}/done", Permission.MANAGE_CALLBACKS)
 def callback_done(ctx: Context) -> Response:
     """POST /callbacks/{id}/done: take a request off the open queue (audited)."""
-    request = ctx.db.get(CallbackRequest, ctx.request.path_params["callback_id"])
-    if request is None:
-        return ctx.fail("There is no such callback request.", 404)
+    request = ctx.found(CallbackRequest, "callback_id", "There is no such callback request.")
     if request.status != "done":
         request.status = "done"
         ctx.audit("callback_done", "callback_request", request.id)
     return redirect("/callbacks?done=1")
 
 
-@requires(Permission.VIEW_OUTBOX)
-def outbox(ctx: Context) -> Response:
-    """GET /outbox: messages per state and the latest ones (never their bodies)."""
-    counts = Counter(
-        dict(
-            ctx.db.execute(
-                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-            ).all()
-        )
+def outbox_counts(db: Session) -> list[tuple[str, int]]:
+    """How many messages are in each outbox state, in OUTBOX_STATUSES order."""
+    counts = dict(
+        db.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
     )
-    recent = ctx.db.execute(
+    return [(status, counts.get(status, 0)) for status in OUTBOX_STATUSES]
+
+
+def recent_messages(db: Session) -> list[Row]:
+    """The latest outbox messages with their booking's reference (never their bodies)."""
+    query = (
         select(
             OutboxMessage.id,
             OutboxMessage.kind,
@@ -125,18 +133,13 @@ def outbox(ctx: Context) -> Response:
         .outerjoin(Booking, Booking.id == OutboxMessage.booking_id)
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
         .limit(RECENT_OUTBOX)
-    ).all()
-    return ctx.render(
-        "outbox.html",
-        title="Outbox",
-        counts=[(s, counts.get(s, 0)) for s in OUTBOX_STATUSES],
-        recent=recent,
     )
+    return list(db.execute(query))
 
 
-routes = [
-    Route("/bookings", bookings, methods=["GET"]),
-    Route("/callbacks", callbacks, methods=["GET"]),
-    Route("/callbacks/{callback_id:int}/done", callback_done, methods=["POST"]),
-    Route("/outbox", outbox, methods=["GET"]),
-]
+@routes.get("/outbox", Permission.VIEW_OUTBOX)
+def outbox(ctx: Context) -> Response:
+    """GET /outbox: messages per state and the latest ones (never their bodies)."""
+    return ctx.render(
+        "outbox.html", title="Outbox", counts=outbox_counts(ctx.db), recent=recent_messages(ctx.db)
+    )
