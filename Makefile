@@ -106,7 +106,7 @@ test: train ## Set up, train if needed, and run every test
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -ra
 
-bench: train ## Print NLU quality, training time, latency and memory figures
+bench: train ## Print quality, safety, the stock-Rasa anchor, the per-stage CPU profile, latency, memory, training (python -m bench anchor|profile|cpu|quality|training runs one)
 	$(PY) -m bench
 
 soak: train services ## Soak the production profile: 60 visitors, 5+ minutes, faults injected; verify

@@ -17,6 +17,7 @@ from bot.db.models import utcnow
 from bot.db.repository import create_callback_request
 from bot.db.session import session_scope
 from bot.handoff import alerts, notices, state
+from bot.intake.emergency import REMINDER
 
 LIVE_CHANNELS = {"socketio", "telegram"}  # channels that can carry a navigator's messages
 BOOK_BUTTON = {"title": "Book the free call", "payload": "/book_call"}
@@ -128,22 +129,22 @@ class ActionHandback(TrackerAction):
     action_name = "action_handback"
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-        """Offer the booking (or the unfinished questions); close any form left open."""
+        """Offer the booking (or the unfinished questions); close any form left open.
+
+        The numbers again when they were given in this conversation; a booked call is named,
+        and anything else is offered as an option, since the visitor just talked with a person.
+        """
         events: list[EventType] = []
         if tracker.active_loop_name:
             events = [ActiveLoop(None), SlotSet("requested_slot", None)]
-        if tracker.get_slot("booking_id"):
-            dispatcher.utter_message(
-                text="Your intro call is still booked (reference "
-                f"{tracker.get_slot('booking_id')}). Is there anything else I can help with?"
-            )
+        if tracker.get_slot("emergency_triggered"):
+            dispatcher.utter_message(text=REMINDER)
+        booking = tracker.get_slot("booking_id")
+        if booking:
+            dispatcher.utter_message(text=notices.after_hand_back(str(booking)))
             return [*events, LISTEN]
         buttons = [BOOK_BUTTON]
         if not tracker.get_slot("recommendation"):
             buttons.append({"title": "Help me decide", "payload": "/request_assessment"})
-        dispatcher.utter_message(
-            text="If you'd like to keep talking with a navigator, the free 15-minute intro call "
-            "is the next step. Is there anything else I can help with?",
-            buttons=buttons,
-        )
+        dispatcher.utter_message(text=notices.after_hand_back(None), buttons=buttons)
         return [*events, LISTEN]

@@ -1,4 +1,11 @@
-"""Safety actions: the emergency reply (numbers first, any form paused) and carrying on after it."""
+"""Safety actions: the emergency reply (numbers first, any form paused) and carrying on after it.
+
+While a team member holds the chat (Rasa paused: bot/rasa/runtime/paused.py still lets a
+red-flagged message through), the reply gives the numbers, then says the person is still there:
+no form is touched and no "carry on" is offered, since the bot answers nothing else meanwhile.
+"""
+
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
@@ -15,6 +22,7 @@ from bot.intake.emergency import (
     CRISIS,
     RED_FLAG,
     emergency_messages,
+    takeover_messages,
 )
 from bot.intake.recommendation import SIDES
 
@@ -34,7 +42,11 @@ class ActionEmergency(TrackerAction):
     action_name = "action_emergency"
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-        """Send the numbers, then offer to carry on; remember the paused form."""
+        """Send the numbers; then say who is still in the chat, or offer to carry on."""
+        if tracker.is_paused():
+            for text in takeover_messages(red_flag_kind(tracker), staff_in_chat(tracker)):
+                dispatcher.utter_message(text=text)
+            return [SlotSet("emergency_triggered", True)]
         for text in emergency_messages(red_flag_kind(tracker)):
             dispatcher.utter_message(text=text)
         dispatcher.utter_message(text=CLOSING, buttons=CARRY_ON_BUTTONS)
@@ -44,6 +56,20 @@ class ActionEmergency(TrackerAction):
             events += [*kept_answer(tracker), SlotSet(PAUSED_LOOP, loop)]
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
         return events
+
+
+def staff_in_chat(tracker: Tracker) -> str | None:
+    """The name of the team member holding the chat: the latest one who joined or wrote."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "bot":
+            continue
+        handoff: dict[str, Any] = (event.get("metadata") or {}).get("handoff") or {}
+        if handoff.get("kind") == "handed_back":
+            return None
+        if handoff.get("kind") in ("joined", "staff_message"):
+            name = str(handoff.get("staff_name") or "").strip()
+            return name or None
+    return None
 
 
 class ActionCarryOn(TrackerAction):

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from rasa.shared.nlu.training_data.entities_parser import ENTITY_REGEX
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
@@ -37,21 +37,6 @@ Found = TypeVar("Found")  # a conflict as reported
 
 
 @dataclass(frozen=True)
-class Conflict:
-    """Annotations whose text is labelled with other intents elsewhere; none are exported."""
-
-    text: str  # the normalised text (visitor words: show to staff only, never log it)
-    annotation_ids: tuple[int, ...]
-    annotated: tuple[str, ...]  # the intents staff chose
-    training: tuple[str, ...]  # the intents the training data gives the same text
-
-    def describe(self) -> str:
-        """One line naming the annotations and intents involved, without the text."""
-        where = disagreement("annotated", self.annotated, self.training)
-        return f"annotations {id_list(self.annotation_ids)}: {where}"
-
-
-@dataclass(frozen=True)
 class ExportResult:
     """The exported NLU YAML and what was left out."""
 
@@ -63,20 +48,32 @@ class ExportResult:
 
 @dataclass(frozen=True)
 class LabelConflict:
-    """Answer or risk labels whose text is labelled otherwise; none are exported."""
+    """Staff labels (intents, answers, risks) whose text is labelled otherwise; none exported."""
 
     text: str  # the normalised text (visitor words: show to staff only, never log it)
     label_ids: tuple[int, ...]
     labelled: tuple[str, ...]  # the labels staff chose
     training: tuple[str, ...]  # the labels the training data gives the same text
+    chose: ClassVar[str] = "labelled"  # how `describe` says what staff chose
 
     def describe(self) -> str:
         """One line naming the labels involved, without the text."""
-        return f"{self.subject()}: {disagreement('labelled', self.labelled, self.training)}"
+        return f"{self.subject()}: {disagreement(self.chose, self.labelled, self.training)}"
 
     def subject(self) -> str:
         """The labels' kind and ids, as `describe` starts."""
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Conflict(LabelConflict):
+    """Annotations whose text is labelled with other intents elsewhere (in data/nlu)."""
+
+    chose: ClassVar[str] = "annotated"
+
+    def subject(self) -> str:
+        """The annotations' ids."""
+        return f"annotations {id_list(self.label_ids)}"
 
 
 @dataclass(frozen=True)

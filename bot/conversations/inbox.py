@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from bot.conversations.summary import ConversationFacts
 from bot.core.settings import get_settings
 from bot.db.handoffs import OPEN_STATUSES, Handoff
 from bot.db.models import utcnow
@@ -140,23 +141,11 @@ class HandoffState:
 
 
 @dataclass(frozen=True)
-class InboxRow:
+class InboxRow(ConversationFacts):
     """One conversation in the inbox: index fields, review status, tags, live and handoff state."""
 
     conversation_id: str
-    channel: str
-    started_at: datetime
-    last_at: datetime
     last_event_id: int
-    user_messages: int
-    outcome: str
-    recommendation: str | None
-    emergency: bool
-    fallback: bool
-    low_confidence: bool
-    human_requested: bool
-    preview: str | None
-    preview_personal: str | None
     review_status: str
     tags: list[str] = field(default_factory=list)
     live: bool = False

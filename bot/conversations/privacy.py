@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.db import audit
+from bot.db.handoffs import Handoff
 from bot.db.models import Booking, CallbackRequest, Lead, OutboxMessage, utcnow
 from bot.db.reviews import (
     Annotation,
@@ -39,6 +40,7 @@ CONVERSATION_TABLES: tuple[Table, ...] = tuple(
         Annotation,
         AnswerAnnotation,
         RiskAnnotation,
+        Handoff,
     )
 )
 
@@ -77,7 +79,8 @@ def erase_conversation(session: Session, conversation_id: str, *, actor: str) ->
 
     Removes its Rasa events, its leads with their bookings and those bookings' outbox
     messages, its callback requests, index entry, review, tags, notes, intent annotations,
-    answer labels and risk labels, and records one audit entry with the counts only.
+    answer labels, risk labels and live-takeover records (with their hand-back notes), and
+    records one audit entry with the counts only.
     """
     counts = delete_conversations(session, [conversation_id])
     lead_ids = session.scalars(select(Lead.id).where(Lead.conversation_id == conversation_id))

@@ -32,8 +32,8 @@ ELLIPSIS = "…"
 
 
 @dataclass(frozen=True)
-class Summary:
-    """The indexed facts about one conversation."""
+class ConversationFacts:
+    """What one conversation amounted to, as the index stores it and the inbox shows it."""
 
     channel: str
     started_at: datetime
@@ -45,9 +45,15 @@ class Summary:
     fallback: bool
     low_confidence: bool
     human_requested: bool
-    search_text: str
     preview: str | None  # the first typed visitor message, masked and shortened
     preview_personal: str | None  # the same message as typed (for roles that see personal data)
+
+
+@dataclass(frozen=True)
+class Summary(ConversationFacts):
+    """The indexed facts about one conversation, with the text searches match."""
+
+    search_text: str
 
 
 def summarise(events: Sequence[StoredEvent], *, lead: Any = None, booked: bool = False) -> Summary:

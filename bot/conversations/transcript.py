@@ -27,13 +27,26 @@ class Entity:
 
 
 @dataclass(frozen=True)
-class VisitorMessage:
+class EventItem:
+    """A transcript item made from one stored event: the event's id and time."""
+
+    kind: ClassVar[str]
+    event_id: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Message(EventItem):
+    """A message in the chat, the visitor's or the assistant's (or a staff member's)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class VisitorMessage(Message):
     """What the visitor wrote, with the predicted intent, its confidence and the entities."""
 
     kind: ClassVar[str] = "visitor"
-    event_id: int
-    at: datetime
-    text: str
     intent: str | None
     confidence: float | None
     entities: list[Entity]
@@ -53,13 +66,10 @@ class VisitorMessage:
 
 
 @dataclass(frozen=True)
-class BotMessage:
+class BotMessage(Message):
     """What the assistant replied, its button titles and the action that sent it."""
 
     kind: ClassVar[str] = "bot"
-    event_id: int
-    at: datetime
-    text: str
     buttons: list[str]
     action: str | None
     handoff: str | None = None  # sent by staff: "staff_message", "joined" or "handed_back"
@@ -72,35 +82,29 @@ class BotMessage:
 
 
 @dataclass(frozen=True)
-class ActionRun:
+class ActionRun(EventItem):
     """An action the assistant ran, with the policy that chose it."""
 
     kind: ClassVar[str] = "action"
-    event_id: int
-    at: datetime
     action: str
     policy: str | None
     confidence: float | None
 
 
 @dataclass(frozen=True)
-class SlotChange:
+class SlotChange(EventItem):
     """A slot set (or cleared, value None) during the conversation."""
 
     kind: ClassVar[str] = "slot"
-    event_id: int
-    at: datetime
     name: str
     value: Any
 
 
 @dataclass(frozen=True)
-class SessionStart:
+class SessionStart(EventItem):
     """The start of a conversation session."""
 
     kind: ClassVar[str] = "session"
-    event_id: int
-    at: datetime
 
 
 Item = VisitorMessage | BotMessage | ActionRun | SlotChange | SessionStart

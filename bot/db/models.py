@@ -62,6 +62,17 @@ def valid_timezone(name: str) -> str:
     return name
 
 
+def timezone_check(column: str) -> Any:
+    """A model validator of `column` that accepts IANA time zone names only."""
+
+    @validates(column)
+    def check(_model: object, _key: str, value: str) -> str:
+        """Accept IANA time zone names only."""
+        return valid_timezone(value)
+
+    return check
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp stored as UTC and always read back as an aware UTC datetime."""
 
@@ -108,10 +119,7 @@ class Navigator(Base):
         "TimeOff", back_populates="navigator", cascade="all, delete-orphan"
     )
 
-    @validates("timezone")
-    def _check_timezone(self, _key: str, value: str) -> str:
-        """Accept IANA time zone names only."""
-        return valid_timezone(value)
+    _check_timezone = timezone_check("timezone")
 
 
 class WeeklyHours(Base):
@@ -200,10 +208,7 @@ class Lead(Base):
 
     bookings: Mapped[list[Booking]] = relationship("Booking", back_populates="lead")
 
-    @validates("timezone")
-    def _check_timezone(self, _key: str, value: str) -> str:
-        """Accept IANA time zone names only."""
-        return valid_timezone(value)
+    _check_timezone = timezone_check("timezone")
 
     @validates("phone")
     def _check_phone(self, _key: str, value: str | None) -> str | None:
@@ -243,10 +248,7 @@ class Booking(Base):
     lead: Mapped[Lead] = relationship("Lead", back_populates="bookings")
     navigator: Mapped[Navigator] = relationship("Navigator")
 
-    @validates("visitor_timezone")
-    def _check_timezone(self, _key: str, value: str) -> str:
-        """Accept IANA time zone names only."""
-        return valid_timezone(value)
+    _check_timezone = timezone_check("visitor_timezone")
 
 
 class OutboxMessage(Base):

@@ -19,6 +19,22 @@ def handed_back(staff_name: str) -> str:
     return f"{staff_name} has handed the chat back to me, the Pilot Rock assistant."
 
 
+def after_hand_back(booking_reference: str | None) -> str:
+    """What the assistant says once it has the chat again (the navigator's note is staff-only).
+
+    The visitor has just talked with a person: the call is an option, not "the next step".
+    """
+    if booking_reference:
+        return (
+            f"Your intro call is still booked (reference {booking_reference}), so you'll talk "
+            "with our team again then. I'm here in the meantime if anything else comes up."
+        )
+    return (
+        "I'm here if there's anything else I can help with. If you'd ever like more time with a "
+        "navigator, you can also book a free 15-minute intro call, whenever it suits you."
+    )
+
+
 def requested(claim_minutes: int) -> list[str]:
     """A request reached the team on duty."""
     return [

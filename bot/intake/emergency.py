@@ -42,6 +42,33 @@ CARRY_ON_TEXT = (
     "Let's carry on."
 )
 
+# While a team member holds the chat (a live takeover), the numbers still come first; then a
+# line for the kind without "I'm only a chat assistant", and that the person is still there.
+# Nothing is paused and no question is open then, so neither is mentioned, and no button is
+# offered: the bot does not answer "carry on" while a person is in the chat.
+TAKEOVER_FOLLOW_UPS = {
+    ACUTE: "If someone isn't breathing or won't wake up, the 911 dispatcher will guide you "
+    "until help arrives.",
+    CRISIS: CRISIS_MESSAGES[1],
+    None: "If you're having thoughts of suicide or self-harm, call or text 988, any time, day "
+    "or night.",
+}
+CALL_FIRST = {
+    ACUTE: "Please call 911 first: they can send help, which nobody can from a chat.",
+    CRISIS: "Please call or text 988 first: they can help right away, in ways we can't from a "
+    "chat.",
+    None: "Please call first: the people on those lines can help right away, in ways we can't "
+    "from a chat.",
+}
+STILL_HERE = "{who} is still here with you in this chat. {call_first}"
+SOMEONE_FROM_THE_TEAM = "The person from the Pilot Rock team who joined"
+
+# After a navigator hands the chat back, when the numbers were given in this conversation.
+REMINDER = (
+    "If anyone is in danger, call 911. If you're having thoughts of suicide or self-harm, call "
+    "or text 988, any time."
+)
+
 
 def emergency_messages(kind: str | None) -> list[str]:
     """The messages for a risk kind (acute, crisis, or unclear / unknown), before the closing."""
@@ -50,3 +77,11 @@ def emergency_messages(kind: str | None) -> list[str]:
     if kind == ACUTE:
         return list(ACUTE_MESSAGES)
     return list(UNSPECIFIED_MESSAGES)
+
+
+def takeover_messages(kind: str | None, staff_name: str | None) -> list[str]:
+    """The emergency reply while `staff_name` (None: unknown) from the team is in the chat."""
+    known = kind if kind in (ACUTE, CRISIS) else None
+    who = f"{staff_name} from the Pilot Rock team" if staff_name else SOMEONE_FROM_THE_TEAM
+    still_here = STILL_HERE.format(who=who, call_first=CALL_FIRST[known])
+    return [emergency_messages(kind)[0], TAKEOVER_FOLLOW_UPS[known], still_here]

@@ -97,6 +97,14 @@ async def ask(tracker: Tracker, domain: dict[str, Any]) -> tuple[CollectingDispa
     return dispatcher, events
 
 
+async def ask_out_of_hours(
+    visitor: Callable[..., Tracker], at: Callable[[datetime], None], domain: dict, **slots: str
+) -> tuple[CollectingDispatcher, list]:
+    """Run action_request_human in a website chat on SATURDAY, when nobody is on duty."""
+    at(SATURDAY)
+    return await ask(visitor("socketio", slots=slots), domain)
+
+
 # --- action_request_human -----------------------------------------------------------------------
 
 
@@ -141,9 +149,9 @@ async def test_out_of_hours_records_the_request_and_offers_a_call_back(
     visitor, at, team: list[str], domain
 ) -> None:
     """Saturday: a closed out_of_hours handoff, a callback request, when the team is back."""
-    at(SATURDAY)
-    tracker = visitor("socketio", slots={"lead_timezone": "America/Los_Angeles"})
-    dispatcher, events = await ask(tracker, domain)
+    dispatcher, events = await ask_out_of_hours(
+        visitor, at, domain, lead_timezone="America/Los_Angeles"
+    )
 
     assert events == [SlotSet("human_requested", True)]
     # back Monday 09:00 New York = 14:00 UTC = 06:00 in the visitor's Los Angeles
@@ -191,9 +199,7 @@ async def test_out_of_hours_with_a_contact_promises_a_call(
     visitor, at, team: list[str], domain
 ) -> None:
     """A visitor who left a contact is told a person will reach them there."""
-    at(SATURDAY)
-    tracker = visitor("socketio", slots={"lead_contact": "sam@example.com"})
-    dispatcher, _ = await ask(tracker, domain)
+    dispatcher, _ = await ask_out_of_hours(visitor, at, domain, lead_contact="sam@example.com")
     assert "contact you at sam@example.com" in texts(dispatcher)[-1]
     assert callbacks()[0].contact == "sam@example.com"
 

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Dialog, Locator, Page, expect
 
 from tests.browser.conftest import DESKTOP, MOBILE, TIMEZONE, ConsoleLog, WebApp
+from tests.support.assessment import assessment_answers
 from tests.support.proxy import TcpProxy
 from tests.support.servers import Servers
 
@@ -193,12 +194,7 @@ def test_assessment_to_booked_call_with_quick_replies_and_free_text(
     )
     session_id = widget.session_id
     slots = servers.tracker(session_id)["slots"]
-    assert (slots["scope"], slots["decisions"], slots["need"], slots["support"]) == (
-        "bounded",
-        "one_time",
-        "answer",
-        "alone",
-    )
+    assert assessment_answers(slots) == ("bounded", "one_time", "answer", "alone")
     assert slots["recommendation"] == "both"
 
     widget.choose("Book the free call")

@@ -106,7 +106,7 @@ def test_duplicates_of_training_data_and_of_each_other_are_counted(session, anno
 
 def test_conflicts_are_reported_with_intents_and_not_exported(session, annotated) -> None:
     result = export_annotations(session, TRAINING)
-    conflicts = {c.text: (c.annotated, c.training, len(c.annotation_ids)) for c in result.conflicts}
+    conflicts = {c.text: (c.labelled, c.training, len(c.label_ids)) for c in result.conflicts}
     assert conflicts == {
         "hi there": (("thank",), ("greet",), 1),
         "can my sister be on the call too": (("ask_call_details", "book_call"), (), 2),

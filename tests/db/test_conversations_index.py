@@ -14,9 +14,9 @@ from tests.support.conversations import (
     at,
     booked_conversation,
     emergency_conversation,
-    fallback_conversation,
     follow_up,
     write_conversation,
+    write_three,
 )
 from tests.support.team import lead_and_navigator
 
@@ -28,9 +28,7 @@ def index_rows(session: Session) -> dict[str, ConversationIndex]:
 
 
 def test_refresh_indexes_each_conversation(migrated_url: str, session: Session) -> None:
-    write_conversation(migrated_url, "c-booked", booked_conversation(channel="socketio"))
-    write_conversation(migrated_url, "c-emergency", emergency_conversation(start=at(day=1)))
-    write_conversation(migrated_url, "c-fallback", fallback_conversation(channel="telegram"))
+    write_three(migrated_url)
     assert refresh_index(session) == 3
     session.commit()
     rows = index_rows(session)

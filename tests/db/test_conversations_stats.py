@@ -6,19 +6,12 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bot.conversations.stats import TOP_INTENTS, dashboard
+from tests.support import conversations as examples
 from tests.support.conversations import (
     ADVOCACY_ANSWERS,
     SECOND_OPINION_ANSWERS,
     T0,
-    Script,
-    assessment_conversation,
     at,
-    booked_conversation,
-    emergency_conversation,
-    fallback_conversation,
-    greeting,
-    greeting_conversation,
-    lead_conversation,
     write_conversation,
 )
 from tests.support.indexing import index_pending
@@ -30,15 +23,19 @@ START, END = T0.date(), (T0 + timedelta(days=3)).date()
 def period(migrated_url: str, session: Session) -> Session:
     """Five conversations started in [START, END], one the day before and one after."""
     inside = {
-        "c-assess": assessment_conversation(start=at(day=1), answers=ADVOCACY_ANSWERS),
-        "c-lead": lead_conversation(start=at(day=1, hour=2), answers=SECOND_OPINION_ANSWERS),
-        "c-booked": booked_conversation(start=at(day=2)),
-        "c-fallback": fallback_conversation(start=at(day=2, hour=1)),
-        "c-emergency": emergency_conversation(start=at(day=3, hour=8, minute=59)),  # 23:59 UTC
+        "c-assess": examples.assessment_conversation(start=at(day=1), answers=ADVOCACY_ANSWERS),
+        "c-lead": examples.lead_conversation(
+            start=at(day=1, hour=2), answers=SECOND_OPINION_ANSWERS
+        ),
+        "c-booked": examples.booked_conversation(start=at(day=2)),
+        "c-fallback": examples.fallback_conversation(start=at(day=2, hour=1)),
+        "c-emergency": examples.emergency_conversation(
+            start=at(day=3, hour=8, minute=59)  # 23:59 UTC
+        ),
     }
     outside = {
-        "c-before": greeting_conversation(start=at(day=-1)),
-        "c-after": booked_conversation(start=at(day=4)),
+        "c-before": examples.greeting_conversation(start=at(day=-1)),
+        "c-after": examples.booked_conversation(start=at(day=4)),
     }
     for conversation_id, events in {**inside, **outside}.items():
         write_conversation(migrated_url, conversation_id, events)
@@ -90,7 +87,7 @@ def test_an_empty_period(session: Session) -> None:
 def test_top_intents_are_limited_and_ties_sorted_by_name(
     migrated_url: str, session: Session
 ) -> None:
-    script = greeting(Script(at(day=1)))
+    script = examples.greeted(at(day=1))
     intents = [f"intent_{letter}" for letter in "lkjihgfedcba"]
     for intent in intents:
         script.user(f"message for {intent}", intent, 0.9).listen()

@@ -11,18 +11,17 @@ from sqlalchemy.orm import Session
 from bot.conversations.inbox import HandoffState, InboxFilters, list_conversations
 from bot.conversations.index import refresh_index
 from bot.conversations.masking import MASK
-from bot.db.handoffs import Handoff
 from bot.db.models import utcnow
 from bot.db.reviews import ConversationIndex
 from bot.db.staff import StaffUser
 from tests.support.conversations import (
-    T0,
     Script,
     at,
     greeting,
     greeting_conversation,
     write_conversation,
 )
+from tests.support.inbox_rows import handoff_row
 
 # Conversation id -> (hour after T0 it starts, its handoff's status or None); newest last.
 CONVERSATIONS = {
@@ -37,23 +36,6 @@ NEWEST_FIRST = list(reversed(CONVERSATIONS))
 LONG = "my mother's oncologist and her GP disagree about the next step " * 3
 
 
-def handoff(conversation_id: str, status: str, claimed_by_id: int | None) -> Handoff:
-    """A handoff row as bot.handoff.state leaves it in `status`."""
-    claimed = status != "waiting"
-    return Handoff(
-        conversation_id=conversation_id,
-        channel="rest",
-        status=status,
-        requested_by="visitor",
-        requested_at=T0,
-        staff_messages=0,
-        claimed_by_id=claimed_by_id if claimed else None,
-        claimed_at=T0 if claimed else None,
-        closed_at=T0 if status == "closed" else None,
-        outcome="handed_back" if status == "closed" else None,
-    )
-
-
 @pytest.fixture
 def inbox(migrated_url: str, session: Session, user: StaffUser) -> Session:
     """Six indexed conversations, five with a handoff; `user` (Rita Ng) claimed c-claimed."""
@@ -63,7 +45,7 @@ def inbox(migrated_url: str, session: Session, user: StaffUser) -> Session:
         )
         if status:
             claimer = None if conversation_id == "c-orphan" else user.id
-            session.add(handoff(conversation_id, status, claimer))
+            session.add(handoff_row(conversation_id, status, claimer))
     refresh_index(session)
     session.commit()
     return session

@@ -37,21 +37,14 @@ from tests.support.conversations import (
     at,
     booked_conversation,
     emergency_conversation,
-    fallback_conversation,
     follow_up,
     greeting_conversation,
     write_conversation,
+    write_three,
 )
 from tests.support.indexing import index_differences, index_pending, stored_intents
 
 PERIOD = (T0.date() - timedelta(days=1), T0.date() + timedelta(days=5))
-
-
-def write_three(url: str) -> None:
-    """Three conversations stored by Rasa's tracker store."""
-    write_conversation(url, "c-booked", booked_conversation(channel="socketio"))
-    write_conversation(url, "c-emergency", emergency_conversation(start=at(day=1)))
-    write_conversation(url, "c-fallback", fallback_conversation(channel="telegram"))
 
 
 def snapshot(session: Session) -> dict:

@@ -6,6 +6,7 @@ import uuid
 import pytest
 import requests
 
+from tests.support.assessment import assessment_answers
 from tests.support.servers import Servers
 
 pytestmark = pytest.mark.e2e
@@ -51,12 +52,7 @@ def test_assessment_with_buttons_and_free_text(servers: Servers) -> None:
     assert set(BUTTONS["support"]) <= set(payloads(replies))
     replies = servers.send(sender, "honestly it's basically just me")
     state = slots(servers, sender)
-    assert (state["scope"], state["decisions"], state["need"], state["support"]) == (
-        "bounded",
-        "many",
-        "answer",
-        "alone",
-    )
+    assert assessment_answers(state) == ("bounded", "many", "answer", "alone")
     assert state["recommendation"] == "both"
     text = text_of(replies)
     assert "journey of decisions" in text and "on your own" in text

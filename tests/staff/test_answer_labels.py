@@ -234,11 +234,18 @@ def test_only_typed_visitor_messages_of_this_conversation(
     assert stored(db) == []
 
 
-def test_the_csrf_token_is_required(signed_in: SignIn, seeded: Seeded, db: Session) -> None:
+@pytest.fixture
+def valid_form(seeded: Seeded) -> dict[str, str]:
+    """A label the seeded answer message may be given (support: alone), as the form posts it."""
+    return {"event_id": str(seeded.answer_event_id), "question": "support", "value": "alone"}
+
+
+def test_the_csrf_token_is_required(
+    signed_in: SignIn, valid_form: dict[str, str], db: Session
+) -> None:
     reviewer = signed_in("reviewer")
-    form = {"event_id": str(seeded.answer_event_id), "question": "support", "value": "alone"}
-    missing = reviewer.post(f"{URL}/annotate-answer", form, csrf=False)
-    wrong = reviewer.post(f"{URL}/annotate-answer", {**form, "csrf_token": "x" * 43})
+    missing = reviewer.post(f"{URL}/annotate-answer", valid_form, csrf=False)
+    wrong = reviewer.post(f"{URL}/annotate-answer", {**valid_form, "csrf_token": "x" * 43})
     for response in (missing, wrong):
         assert response.status_code == 403
         assert "security token is missing or wrong" in response.text
@@ -246,10 +253,9 @@ def test_the_csrf_token_is_required(signed_in: SignIn, seeded: Seeded, db: Sessi
 
 
 def test_signed_out_visitors_go_to_the_login_page(
-    client: TestClient, seeded: Seeded, db: Session
+    client: TestClient, valid_form: dict[str, str], db: Session
 ) -> None:
-    form = {"event_id": str(seeded.answer_event_id), "question": "support", "value": "alone"}
-    response = client.post(f"{URL}/annotate-answer", data=form)
+    response = client.post(f"{URL}/annotate-answer", data=valid_form)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
     assert stored(db) == []

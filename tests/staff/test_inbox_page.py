@@ -16,6 +16,7 @@ from bot.db.staff import StaffUser
 from tests.staff.conftest import Clock, Staff
 from tests.staff.seed import EMAIL, PHONE_AS_TYPED, START
 from tests.support.conversations import Script, greeting, greeting_conversation, write_conversation
+from tests.support.inbox_rows import handoff_row, index_row
 from tests.support.indexing import index_pending
 
 SignIn = Callable[[str], Staff]
@@ -41,28 +42,20 @@ def staff_id(db: Session, username: str) -> int:
 
 def request(conversation_id: str, status: str, claimed_by_id: int | None = None) -> Handoff:
     """An open handoff row, waiting or claimed."""
-    return Handoff(
-        conversation_id=conversation_id,
-        channel="rest",
-        status=status,
-        requested_by="visitor",
-        requested_at=START,
-        staff_messages=0,
-        claimed_by_id=claimed_by_id,
-    )
+    return handoff_row(conversation_id, status, claimed_by_id, at=START)
 
 
 def indexed(conversation_id: str, last_at: datetime) -> ConversationIndex:
     """An index row as the consumer writes it for a one-message conversation."""
-    return ConversationIndex(
-        conversation_id=conversation_id,
+    typed = "is anyone there?"
+    return index_row(
+        conversation_id,
+        last_at,
         channel="socketio",
-        started_at=last_at,
-        last_at=last_at,
         last_event_id=0,
         user_messages=1,
-        preview="is anyone there?",
-        preview_personal="is anyone there?",
+        preview=typed,
+        preview_personal=typed,
     )
 
 

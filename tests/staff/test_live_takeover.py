@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -61,6 +62,14 @@ def feed(staff: Staff, after: int) -> dict[str, Any]:
     response = staff.get(f"{LIVE}/live.json", params={"after": str(after)})
     assert response.status_code == 200
     return response.json()
+
+
+@pytest.fixture
+def navigator(takeover: SignIn, live_chat: str) -> Staff:
+    """The navigator, signed in, who has joined the waiting live chat."""
+    staff = takeover("navigator")
+    staff.post(f"{LIVE}/join")
+    return staff
 
 
 def second_navigator(db: Session) -> None:
@@ -124,10 +133,8 @@ def test_a_second_navigator_is_refused(
 
 
 def test_messages_both_ways_appear_after_the_cursor(
-    takeover: SignIn, live_chat: str, rasa: RasaStandIn, db: Session, db_url: str, clock: Clock
+    navigator: Staff, rasa: RasaStandIn, db: Session, db_url: str, clock: Clock
 ) -> None:
-    navigator = takeover("navigator")
-    navigator.post(f"{LIVE}/join")
     after = cursor(navigator)
     assert feed(navigator, after)["items"] == []
 
@@ -157,11 +164,7 @@ def test_messages_both_ways_appear_after_the_cursor(
     assert "thanks! my dad&#39;s surgery is on Friday" in page
 
 
-def test_an_emergency_message_is_flagged(
-    takeover: SignIn, live_chat: str, db_url: str, clock: Clock
-) -> None:
-    navigator = takeover("navigator")
-    navigator.post(f"{LIVE}/join")
+def test_an_emergency_message_is_flagged(navigator: Staff, db_url: str, clock: Clock) -> None:
     after = cursor(navigator)
     text = "my chest feels crushed and I can't breathe"
     flag = {
@@ -191,10 +194,8 @@ def test_an_emergency_message_is_flagged(
 
 
 def test_hand_back_keeps_the_note_for_staff(
-    takeover: SignIn, live_chat: str, rasa: RasaStandIn, db: Session
+    navigator: Staff, rasa: RasaStandIn, db: Session
 ) -> None:
-    navigator = takeover("navigator")
-    navigator.post(f"{LIVE}/join")
     navigator.post(f"{LIVE}/messages", {"text": "Happy to help."})
     before = len(events(db))
     note = "Dad's surgery is Friday; call back Monday"
@@ -228,11 +229,7 @@ def test_hand_back_keeps_the_note_for_staff(
     assert f'action="{LIVE}/join"' in page
 
 
-def test_rasa_unreachable_records_nothing_and_keeps_the_text(
-    takeover: SignIn, live_chat: str, db: Session
-) -> None:
-    navigator = takeover("navigator")
-    navigator.post(f"{LIVE}/join")
+def test_rasa_unreachable_records_nothing_and_keeps_the_text(navigator: Staff, db: Session) -> None:
     navigator.client.app.state.open_conversation = unreachable
     before, audited = len(events(db)), len(audit_rows(db, "handoff_message"))
     text = "Are you still there? <b>Reply</b> when you can."
@@ -281,9 +278,7 @@ def test_joining_a_live_conversation_without_a_request(
     assert rasa.delivered_to("conv-booked") == []
 
 
-def test_an_empty_message_is_refused(takeover: SignIn, live_chat: str, rasa: RasaStandIn) -> None:
-    navigator = takeover("navigator")
-    navigator.post(f"{LIVE}/join")
+def test_an_empty_message_is_refused(navigator: Staff, rasa: RasaStandIn) -> None:
     response = navigator.post(f"{LIVE}/messages", {"text": "   "})
     assert response.status_code == 400
     assert "Write a message first." in response.text

@@ -42,6 +42,11 @@ def button(slot: str, value: str) -> str:
     return f'/inform{{"{slot}": "{value}"}}'
 
 
+def assessment_answers(slots: dict[str, Any]) -> tuple[Any, ...]:
+    """The four assessment answers in a tracker's slots: scope, decisions, need and support."""
+    return tuple(slots[slot] for slot in ("scope", "decisions", "need", "support"))
+
+
 def open_question(servers: Servers, sender: str) -> str | None:
     """The question the assessment is waiting on, if it is running."""
     tracker = servers.tracker(sender)

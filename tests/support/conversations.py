@@ -203,6 +203,11 @@ def greeting(script: Script, text: str = "hi there") -> Script:
     return script.utter("utter_greet", "utter_privacy_notice").listen()
 
 
+def greeted(start: datetime = T0, channel: str = "rest") -> Script:
+    """A new conversation's script at `start`, greeted (see `greeting`)."""
+    return greeting(Script(start, channel))
+
+
 def assessment(script: Script, answers: dict[str, str]) -> str:
     """The four-question assessment with button answers; returns the recommendation."""
     kind = recommend(answers).kind
@@ -299,14 +304,14 @@ def booking(script: Script, reference: str) -> None:
 
 def greeting_conversation(*, start: datetime = T0, channel: str = "rest") -> list[Event]:
     """Hello and the privacy notice, nothing else (outcome: none)."""
-    return greeting(Script(start, channel)).events
+    return greeted(start, channel).events
 
 
 def assessment_conversation(
     *, start: datetime = T0, channel: str = "rest", answers: dict[str, str] | None = None
 ) -> list[Event]:
     """Greeting and a completed assessment (default answers recommend 'both'), then a no."""
-    script = greeting(Script(start, channel))
+    script = greeted(start, channel)
     assessment(script, answers or DEFAULT_ANSWERS)
     script.user("no thanks", "deny", 0.97).utter("utter_anything_else").listen()
     return script.events
@@ -322,7 +327,7 @@ def lead_script(
     summary: str = "My mother's cancer treatment plan",
 ) -> Script:
     """Greeting, a completed assessment, yes to the call, the lead form and the saved lead."""
-    script = greeting(Script(start, channel))
+    script = greeted(start, channel)
     assessment(script, answers or DEFAULT_ANSWERS)
     lead_form(script, name, contact, summary)
     return script
@@ -350,7 +355,7 @@ def emergency_conversation(
     text: str = "I have crushing chest pain right now",
 ) -> list[Event]:
     """A greeting, then an emergency message: action_emergency and emergency_triggered."""
-    script = greeting(Script(start, channel))
+    script = greeted(start, channel)
     script.user(
         text,
         "emergency",
@@ -379,7 +384,7 @@ def fallback_conversation(
     *, start: datetime = T0, channel: str = "rest", text: str = FALLBACK_TEXT
 ) -> list[Event]:
     """A message the NLU could not place: nlu_fallback and the two-stage fallback's question."""
-    script = greeting(Script(start, channel))
+    script = greeted(start, channel)
     script.user(
         text,
         "nlu_fallback",
@@ -398,7 +403,7 @@ def low_confidence_conversation(
     *, start: datetime = T0, channel: str = "rest", text: str = LOW_CONFIDENCE_TEXT
 ) -> list[Event]:
     """A message classified with low confidence (0.52, above the fallback threshold)."""
-    script = greeting(Script(start, channel))
+    script = greeted(start, channel)
     script.user(text, "situation_caregiver", 0.52, ranking=[("ask_advocacy", 0.3)])
     script.action("action_acknowledge_situation").say(
         "That sounds like a lot to coordinate, especially from a distance."
@@ -408,7 +413,7 @@ def low_confidence_conversation(
 
 def human_conversation(*, start: datetime = T0, channel: str = "rest") -> list[Event]:
     """A visitor asks for a person: action_request_human and human_requested."""
-    script = greeting(Script(start, channel))
+    script = greeted(start, channel)
     script.user("can I talk to a real person?", "request_human", 0.96)
     script.action("action_request_human").say(
         "Of course. I've flagged this conversation for our team."
@@ -476,6 +481,13 @@ def write_conversation(target: str | Session, sender_id: str, events: Sequence[E
         return _run(_append(store, sender_id, events))
     finally:
         store.engine.dispose()
+
+
+def write_three(url: str) -> None:
+    """c-booked (socketio), c-emergency (a day later) and c-fallback (telegram), stored by Rasa."""
+    write_conversation(url, "c-booked", booked_conversation(channel="socketio"))
+    write_conversation(url, "c-emergency", emergency_conversation(start=at(day=1)))
+    write_conversation(url, "c-fallback", fallback_conversation(channel="telegram"))
 
 
 def visitor_event(session: Session, conversation_id: str, text: str) -> int:

@@ -129,32 +129,26 @@ class EventReader:
                     return self.kept.pop(index)
             if self.ended:
                 raise EOFError(f"the stream ended before a {kind or 'event'}")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"no {kind or 'event'} within {timeout} s")
-            try:
-                arrived = self.events.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if arrived is None:
-                self.ended = True
-            else:
-                self.kept.append(arrived)
+            self._receive(deadline, f"no {kind or 'event'} within {timeout} s")
 
     def until_end(self, timeout: float = 5.0) -> list[Event]:
         """Every event not taken yet, once the stream has ended."""
         deadline = time.monotonic() + timeout
         while not self.ended:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"the stream did not end within {timeout} s")
-            try:
-                arrived = self.events.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if arrived is None:
-                self.ended = True
-            else:
-                self.kept.append(arrived)
+            self._receive(deadline, f"the stream did not end within {timeout} s")
         events, self.kept = self.kept, []
         return events
+
+    def _receive(self, deadline: float, missing: str) -> None:
+        """Keep the next arrival (or note the end); TimeoutError(missing) once past `deadline`."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(missing)
+        try:
+            arrived = self.events.get(timeout=remaining)
+        except queue.Empty:
+            return
+        if arrived is None:
+            self.ended = True
+        else:
+            self.kept.append(arrived)

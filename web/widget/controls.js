@@ -1,7 +1,9 @@
 /*
- * Pilot Rock chat widget: what the visitor does. Typing and sending (Enter sends, Shift+Enter
- * is a new line), choosing a quick reply, opening and closing the panel (the launcher, Escape,
- * any page element with data-pilotrock-open), clearing, and keeping Tab inside the open dialog.
+ * Pilot Rock chat widget: what the visitor does. Typing and sending (with a keyboard Enter
+ * sends and Shift+Enter is a new line; on a touch screen Enter is a new line and the send
+ * button sends), choosing a quick reply, opening and closing the panel (the launcher, Escape,
+ * any page element with data-pilotrock-open; opening marks what arrived as read), clearing,
+ * and keeping Tab inside the open dialog.
  */
 
 /**
@@ -9,12 +11,11 @@
  * a new conversation; returns `open`, `close` and `chooseReply` (for the quick replies).
  */
 export function createControls({ view, store, transcript, send, clear }) {
-  const { shadow, root, badge, launcher, clearButton, closeButton, input, composer, panel } =
-    view;
+  const { shadow, root, launcher, clearButton, closeButton, input, composer, panel } = view;
 
   function chooseReply(message, reply) {
-    if (message.answered) {
-      return;
+    if (message.answered || !transcript.isLatest(message)) {
+      return; // answered, or a newer message came since: the offer is closed
     }
     transcript.closeOpenReplies(reply.payload, message);
     store.save();
@@ -46,7 +47,7 @@ export function createControls({ view, store, transcript, send, clear }) {
   });
 
   input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && view.enterSends()) {
       event.preventDefault();
       submitInput();
     }
@@ -64,7 +65,7 @@ export function createControls({ view, store, transcript, send, clear }) {
     if (panel.hidden) {
       panel.hidden = false;
       launcher.setAttribute("aria-expanded", "true");
-      badge.hidden = true;
+      transcript.markRead();
       transcript.scrollToBottom();
     }
     if (root.hidden) {

@@ -2,6 +2,12 @@
  * Pilot Rock chat widget: renders the transcript into the log (one element per message, with
  * its speaker, time, state and quick replies), keeps it scrolled to the newest message, and
  * shows the status line and the typing indicator.
+ *
+ * Quick replies are open on the newest message only: any message after it (the visitor's
+ * answer, typed or chosen, or a newer message from the bot or a navigator) closes them for good
+ * (`answered`, kept in storage), and a closed button is disabled and ignores clicks. Messages
+ * from the bot or a navigator that arrive while the panel is closed are counted as unread
+ * (kept in storage) until the panel is opened.
  */
 
 import { el, renderRich, timeElement } from "./dom.js";
@@ -31,7 +37,7 @@ function senderLabel(message) {
  * when the visitor clicks one of a message's quick replies.
  */
 export function createTranscript({ view, store, onChoose }) {
-  const { scroller, log, panel, badge, status, typing } = view;
+  const { scroller, log, panel, status, typing } = view;
   const messageNodes = new Map(); // message id -> element
 
   function isNearBottom() {
@@ -82,16 +88,22 @@ export function createTranscript({ view, store, onChoose }) {
       role: "group",
       "aria-label": TEXT.suggestedReplies,
     });
+    const closed = Boolean(message.answered);
     for (const reply of message.replies) {
       const button = el("button", {
         type: "button",
         className: `reply${message.chosen === reply.payload ? " chosen" : ""}`,
         "data-testid": "quick-reply",
-        disabled: Boolean(message.answered),
-        "aria-pressed": message.answered ? String(message.chosen === reply.payload) : false,
+        disabled: closed,
+        "aria-disabled": closed ? "true" : false,
+        "aria-pressed": closed ? String(message.chosen === reply.payload) : false,
         text: reply.title,
       });
-      button.addEventListener("click", () => onChoose(message, reply));
+      button.addEventListener("click", () => {
+        if (!closed && !message.answered && isLatest(message)) {
+          onChoose(message, reply);
+        }
+      });
       group.append(button);
     }
     return group;
@@ -105,27 +117,59 @@ export function createTranscript({ view, store, onChoose }) {
     }
   }
 
-  /** Add a message to the transcript (saved) and to the log. */
+  /** Whether `message` is the newest of the transcript (the only one whose replies are open). */
+  function isLatest(message) {
+    const messages = store.state.messages;
+    return messages.length > 0 && messages[messages.length - 1] === message;
+  }
+
+  /** Add a message to the transcript (saved) and to the log; earlier quick replies close. */
   function appendMessage(message) {
     const follow = message.from === "user" || isNearBottom();
+    closeOpenReplies();
     store.state.messages.push(message);
+    if (message.from !== "user" && panel.hidden) {
+      const state = store.state;
+      state.unread += 1;
+      state.unreadStaff += message.from === "staff" ? 1 : 0;
+      view.showUnread(state.unread, state.unreadStaff, true);
+    }
     store.save();
     log.append(renderMessage(message));
     if (follow) {
       scrollToBottom();
     }
-    if (message.from !== "user" && panel.hidden) {
-      badge.hidden = false;
+  }
+
+  /** The panel was opened: nothing is unread any more. */
+  function markRead() {
+    if (store.state.unread || store.state.unreadStaff) {
+      store.state.unread = 0;
+      store.state.unreadStaff = 0;
+      store.save();
     }
+    view.showUnread(0, 0, false);
   }
 
   function renderAll() {
+    const messages = store.state.messages;
+    // A stored offer with a newer message after it (saved by an older widget) is closed.
+    const superseded = messages
+      .slice(0, -1)
+      .filter((message) => message.replies && message.replies.length && !message.answered);
+    if (superseded.length) {
+      superseded.forEach((message) => {
+        message.answered = true;
+      });
+      store.save();
+    }
     messageNodes.clear();
-    log.replaceChildren(...store.state.messages.map(renderMessage));
+    log.replaceChildren(...messages.map(renderMessage));
     scrollToBottom();
+    view.showUnread(store.state.unread, store.state.unreadStaff, false);
   }
 
-  /** Disable every quick-reply group still open (a choice or a typed answer closes them). */
+  /** Close every quick-reply group still open (a choice, a typed answer, any newer message). */
   function closeOpenReplies(chosenPayload, chosenMessage) {
     for (const message of store.state.messages) {
       if (message.replies && message.replies.length && !message.answered) {
@@ -154,6 +198,8 @@ export function createTranscript({ view, store, onChoose }) {
 
   return {
     appendMessage,
+    isLatest,
+    markRead,
     refreshMessage,
     renderAll,
     closeOpenReplies,

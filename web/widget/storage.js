@@ -1,7 +1,8 @@
 /*
  * Pilot Rock chat widget: what it keeps in the browser's storage under "pilotrock-chat": the
- * session (id and token), the transcript, the newest server timestamp shown and the queue of
- * unsent messages. Also the checks every stored or received value goes through.
+ * session (id and token), the transcript, the newest server timestamp shown, the queue of
+ * unsent messages and how many messages arrived unread (all, and from a navigator). Also the
+ * checks every stored or received value goes through.
  */
 
 const STORAGE_KEY = "pilotrock-chat";
@@ -46,7 +47,16 @@ function pickStorage(kind) {
 
 /** No session yet: the server issues one with its token on the first `session_confirm`. */
 function freshState() {
-  return { v: 1, sessionId: null, sessionToken: null, lastSeen: null, messages: [], queue: [] };
+  return {
+    v: 1,
+    sessionId: null,
+    sessionToken: null,
+    lastSeen: null,
+    messages: [],
+    queue: [],
+    unread: 0,
+    unreadStaff: 0,
+  };
 }
 
 function validSession(data) {
@@ -59,6 +69,11 @@ function validSession(data) {
       : { sessionId: null, sessionToken: null };
   }
   return { sessionId: null, sessionToken: null };
+}
+
+/** A stored count (unread messages), or 0. */
+function count(value) {
+  return Number.isInteger(value) && value >= 0 ? value : 0;
 }
 
 function validMessage(m) {
@@ -88,6 +103,8 @@ function loadState(storage) {
       data.lastSeen = serverTime(data.lastSeen);
       data.messages = data.messages.filter(validMessage);
       data.queue = data.queue.filter((q) => q && typeof q.message === "string");
+      data.unread = count(data.unread);
+      data.unreadStaff = Math.min(count(data.unreadStaff), data.unread);
       return data;
     }
   } catch (_) {

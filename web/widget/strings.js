@@ -1,6 +1,7 @@
 /*
  * Pilot Rock chat widget: every text the visitor sees or hears (labels, notices, status lines).
- * Plain strings only: they always become text nodes or attribute values, never markup.
+ * Plain strings only (and functions that return them): they always become text nodes or
+ * attribute values, never markup.
  */
 
 /** The team's name, over a navigator's message and for screen readers. */
@@ -25,6 +26,7 @@ export const TEXT = Object.freeze({
   message: "Message",
   placeholder: "Type your question…",
   sendMessage: "Send message",
+  // Keyboards with Enter to send; on touch screens Enter is a new line and there is no hint.
   footnote: "Enter to send · Shift+Enter for a new line",
   suggestedReplies: "Suggested replies",
   assistant: "Assistant:",
@@ -35,3 +37,18 @@ export const TEXT = Object.freeze({
   reconnecting:
     "Reconnecting… Messages you send now will be delivered when the connection is back.",
 });
+
+/** "1 new message", "2 new messages from a navigator", "3 new messages, 1 from a navigator". */
+export function unreadText(count, fromStaff) {
+  const messages = `${count} new message${count === 1 ? "" : "s"}`;
+  if (!fromStaff) {
+    return messages;
+  }
+  const staff = "from a navigator";
+  return fromStaff === count ? `${messages} ${staff}` : `${messages}, ${fromStaff} ${staff}`;
+}
+
+/** The launcher's accessible name, with what arrived while the chat was closed. */
+export function launcherLabel(count, fromStaff) {
+  return count > 0 ? `${TEXT.openChat} – ${unreadText(count, fromStaff)}` : TEXT.openChat;
+}

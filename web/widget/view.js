@@ -1,14 +1,20 @@
 /*
  * Pilot Rock chat widget: builds its elements in an open shadow root on a host <div
- * id="pilotrock-chat"> (the launcher, the dialog panel with its notice, log, typing indicator
- * and composer), links widget.css inside it and picks text colours that contrast with the
- * accent. The elements carry the test ids the browser tests rely on.
+ * id="pilotrock-chat"> (the launcher with its unread count, a polite live region that announces
+ * messages arriving while the chat is closed, the dialog panel with its notice, log, typing
+ * indicator and composer), links widget.css inside it and picks text colours that contrast
+ * with the accent. The elements carry the test ids the browser tests rely on.
+ *
+ * On a touch screen (a coarse primary pointer: the on-screen keyboard) Enter starts a new line
+ * and the send button sends, so the "Enter to send" hint is hidden there.
  */
 
 import { el, icon } from "./dom.js";
-import { TEXT } from "./strings.js";
+import { TEXT, launcherLabel, unreadText } from "./strings.js";
 
 const MAX_LENGTH = 1000;
+const MAX_BADGE = 9; // more shows as "9+"
+const TOUCH_QUERY = "(pointer: coarse)";
 
 /** The widget's elements (not yet in the page: `mount` appends `host` to the body). */
 export function buildView(config) {
@@ -35,7 +41,13 @@ export function buildView(config) {
   stylesheet.addEventListener("error", reveal);
   setTimeout(reveal, 3000);
 
-  const badge = el("span", { className: "badge", hidden: true });
+  // The unread count; the launcher's accessible name says it in words.
+  const badge = el("span", {
+    className: "badge",
+    "data-testid": "unread-count",
+    "aria-hidden": "true",
+    hidden: true,
+  });
   const launcher = el(
     "button",
     {
@@ -73,6 +85,15 @@ export function buildView(config) {
     },
     icon("close"),
   );
+
+  // Outside the panel, so that it is heard while the panel is closed (hidden).
+  const announcer = el("div", {
+    className: "sr-only",
+    "data-testid": "announcer",
+    role: "status",
+    "aria-live": "polite",
+    "aria-atomic": "true",
+  });
 
   const status = el("div", {
     className: "status",
@@ -123,6 +144,12 @@ export function buildView(config) {
     icon("send"),
   );
   const composer = el("form", { className: "composer", novalidate: true }, input, sendButton);
+  const footnote = el("p", {
+    className: "footnote",
+    "data-testid": "footnote",
+    text: TEXT.footnote,
+    "aria-hidden": "true",
+  });
 
   const panel = el(
     "section",
@@ -150,14 +177,10 @@ export function buildView(config) {
     status,
     scroller,
     composer,
-    el("p", {
-      className: "footnote",
-      text: TEXT.footnote,
-      "aria-hidden": "true",
-    }),
+    footnote,
   );
 
-  root.append(launcher, panel);
+  root.append(launcher, announcer, panel);
   shadow.append(stylesheet, root);
 
   // Text colours that keep contrast with whatever accent the page chose.
@@ -182,11 +205,39 @@ export function buildView(config) {
     host.style.setProperty("--pr-link", ratio(accent, bubble) >= 4.5 ? config.color : "#0b4a8c");
   }
 
+  // Touch screen or keyboard: what Enter does, the hint and the on-screen key's label.
+  const touch = typeof window.matchMedia === "function" ? window.matchMedia(TOUCH_QUERY) : null;
+  const enterSends = () => !(touch && touch.matches);
+  function applyKeyboard() {
+    footnote.hidden = !enterSends();
+    input.setAttribute("enterkeyhint", enterSends() ? "send" : "enter");
+  }
+  applyKeyboard();
+  if (touch && typeof touch.addEventListener === "function") {
+    touch.addEventListener("change", applyKeyboard); // a tablet docked to a keyboard, say
+  }
+
+  /**
+   * Show `count` messages arrived while the chat was closed (`fromStaff` of them a navigator's):
+   * the badge, the launcher's accessible name and, when `announce`, the live region. 0 clears.
+   */
+  function showUnread(count, fromStaff, announce) {
+    badge.textContent = count > MAX_BADGE ? `${MAX_BADGE}+` : String(count);
+    badge.hidden = count <= 0;
+    launcher.setAttribute("aria-label", launcherLabel(count, fromStaff));
+    if (count <= 0) {
+      announcer.textContent = "";
+    } else if (announce) {
+      announcer.textContent = `${config.title}: ${unreadText(count, fromStaff)}`;
+    }
+  }
+
   return {
     host,
     shadow,
     root,
     badge,
+    announcer,
     launcher,
     clearButton,
     closeButton,
@@ -197,7 +248,10 @@ export function buildView(config) {
     input,
     composer,
     panel,
+    footnote,
     applyContrast,
+    enterSends,
+    showUnread,
     /** Focus the input once the stylesheet has loaded and the widget is shown. */
     focusWhenShown() {
       focusWhenShown = true;

@@ -24,6 +24,7 @@ from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import ClientResponseError
 
 from bot.core.settings import get_settings
+from bot.rasa.runtime.strict_store import prefetched
 
 log = logging.getLogger(__name__)
 _run_remote_action = RemoteAction.run
@@ -70,18 +71,21 @@ def replies_to(tracker: DialogueStateTracker, message_id: str) -> list[dict[str,
     return replies if found else None
 
 
-async def replay(processor: MessageProcessor, message: UserMessage) -> bool:
-    """Send again the replies to an already handled message; False if it is new."""
+async def replay(
+    processor: MessageProcessor, message: UserMessage
+) -> tuple[bool, DialogueStateTracker | None]:
+    """Send again the replies to an already handled message; False if it is new. Also returns
+    the tracker read to find out, for Rasa's handling of a new message to use."""
     message_id = client_message_id(message)
     if message_id is None:
-        return False
+        return False, None
     tracker = await processor.tracker_store.retrieve(message.sender_id)
     replies = replies_to(tracker, message_id) if tracker is not None else None
     if replies is None:
-        return False
+        return False, tracker
     for reply in replies:
         await message.output_channel.send_response(message.sender_id, reply)
-    return True
+    return True, tracker
 
 
 class HeldReplies(OutputChannel):
@@ -135,10 +139,12 @@ async def handle_message(agent: Agent, message: UserMessage) -> list[dict[str, A
     held = HeldReplies(channel)
     try:
         async with agent.lock_store.lock(message.sender_id):
-            if await replay(processor, message):
+            replayed, tracker = await replay(processor, message)
+            if replayed:
                 return _collected(message)
             message.output_channel = held
-            await processor.handle_message(message)
+            with prefetched(tracker):  # Rasa's own read of it takes this one
+                await processor.handle_message(message)
             message.output_channel = channel
             await held.release()
             return _collected(message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from itertools import pairwise
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -20,6 +21,7 @@ DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 REASON_MAX = 200
 WINDOWS_MAX = 6  # working intervals per day
 MAX_DAYS_AHEAD = 2 * 366
+Dated = TypeVar("Dated", DateOverride, TimeOff)  # a navigator's dated availability row
 routes = Routes()  # declared on each handler below
 
 
@@ -165,11 +167,9 @@ def delete_time_off(ctx: Context) -> Response:
     return remove_row(ctx, TimeOff, "time_off_id", "time off", "time_off_removed")
 
 
-def remove_row(
-    ctx: Context, model: type[DateOverride | TimeOff], param: str, label: str, action: str
-) -> Response:
+def remove_row(ctx: Context, model: type[Dated], param: str, label: str, action: str) -> Response:
     """Delete one dated row of a navigator's availability (404 if it is gone), audited."""
-    row: DateOverride | TimeOff = ctx.found(model, param, f"There is no such {label}.")
+    row = ctx.found(model, param, f"There is no such {label}.")
     navigator = row.navigator
     ctx.db.delete(row)
     return saved(ctx, navigator, action)

@@ -106,14 +106,6 @@ def callback_done(ctx: Context) -> Response:
     return redirect("/callbacks?done=1")
 
 
-def outbox_counts(db: Session) -> list[tuple[str, int]]:
-    """How many messages are in each outbox state, in OUTBOX_STATUSES order."""
-    counts = dict(
-        db.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
-    )
-    return [(status, counts.get(status, 0)) for status in OUTBOX_STATUSES]
-
-
 def recent_messages(db: Session) -> list[Row]:
     """The latest outbox messages with their booking's reference (never their bodies)."""
     query = (
@@ -135,6 +127,14 @@ def recent_messages(db: Session) -> list[Row]:
         .limit(RECENT_OUTBOX)
     )
     return list(db.execute(query))
+
+
+def outbox_counts(db: Session) -> list[tuple[str, int]]:
+    """How many messages are in each outbox state, in OUTBOX_STATUSES order."""
+    counts = dict(
+        db.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    )
+    return [(status, counts.get(status, 0)) for status in OUTBOX_STATUSES]
 
 
 @routes.get("/outbox", Permission.VIEW_OUTBOX)

@@ -21,7 +21,7 @@ from bot.intake.risk_model import (
 from bot.intake.safety import RedFlag
 from bot.rasa.runtime.safety_note import note_events
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CRISIS_FLAG = RedFlag("crisis", "suicidal_thoughts", "kill myself")
 
 

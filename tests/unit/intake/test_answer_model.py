@@ -18,7 +18,7 @@ from bot.intake.answer_model import (
 from bot.intake.recommendation import SIDES
 from bot.intake.sentence_encoder import embed_all
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HELDOUT = ROOT / "tests" / "nlu"
 MIN_PER_VALUE = 60
 

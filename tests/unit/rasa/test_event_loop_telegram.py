@@ -26,7 +26,7 @@ from bot.rasa.channels.telegram_config import SECRET_HEADER, TelegramConfig
 from bot.rasa.channels.telegram_turns import TURN_PREFIX
 from bot.rasa.runtime.lock_store import ProjectLockStore
 from tests.telegram.updates import message_update, new_chat_id
-from tests.unit.test_event_loop_threads import SLOW, LoopWatch, SlowCalls
+from tests.unit.rasa.test_event_loop_threads import SLOW, LoopWatch, SlowCalls
 
 SECRET = "loop-test-secret"
 

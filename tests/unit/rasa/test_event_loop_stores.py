@@ -23,7 +23,7 @@ from bot.db.locks import ConversationLock
 from bot.db.session import make_engine
 from bot.rasa.runtime.lock_store import OffLoopLocks, ProjectLockStore, RedisTicketLockStore
 from bot.rasa.runtime.tracker_store import ProjectSQLTrackerStore
-from tests.unit.test_event_loop_threads import SLOW, LoopWatch, SlowCalls
+from tests.unit.rasa.test_event_loop_threads import SLOW, LoopWatch, SlowCalls
 
 DOMAIN = Domain.from_dict({"intents": ["greet"]})
 

@@ -8,7 +8,7 @@ import yaml
 
 from bot.intake.safety import DEFAULT_PATTERNS, RedFlag, RedFlagGuard, default_guard
 
-SAFETY_SET = Path(__file__).resolve().parents[1] / "safety" / "red_flag_set.yml"
+SAFETY_SET = Path(__file__).resolve().parents[2] / "safety" / "red_flag_set.yml"
 DATA = yaml.safe_load(SAFETY_SET.read_text(encoding="utf-8"))
 REQUIRED_CATEGORIES = {
     "chest_pain",

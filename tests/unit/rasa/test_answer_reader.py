@@ -13,7 +13,7 @@ from bot.intake.answer_model import NONE, Reading
 from bot.rasa.nlu.answers import AnswerReader
 from bot.rasa.nlu.guard import MessageGuard
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class FixedReadings:
