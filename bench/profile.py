@@ -167,8 +167,7 @@ class InProcess:
 
         self.cpu = {bucket: [] for bucket in BUCKETS}
         self.profiler.totals.clear()
-        with sentence_encoder._cache_lock:
-            sentence_encoder._cache.clear()
+        sentence_encoder.clear_cache()
 
 
 def run_pass(driver: InProcess, name: str) -> None:

@@ -23,7 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from bot.core.paths import DATA
-from bot.intake.example_files import fingerprint, read_mapping, yaml_files
+from bot.intake.example_files import read_mapping, yaml_files
 from bot.intake.recommendation import ASSESSMENT_SLOTS, SIDES
 from bot.intake.sentence_encoder import embed_all
 
@@ -201,8 +201,3 @@ def by_position(question: str, label: str) -> str:
     if label in POSITIONS:
         return SIDES[question][POSITIONS.index(label)]
     return label
-
-
-def examples_fingerprint(directory: Path = ANSWERS_DIR) -> str:
-    """A hash of the example files, so `rasa train` retrains when they change."""
-    return fingerprint(directory)

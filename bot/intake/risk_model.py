@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline
 
 from bot.core.paths import DATA
 from bot.intake.answer_model import new_classifier
-from bot.intake.example_files import fingerprint, read_mapping, yaml_files
+from bot.intake.example_files import read_mapping, yaml_files
 from bot.intake.risk import ACUTE, CRISIS, HIGH, LABELS, MODERATE, NONE, UNCLEAR
 
 SAFETY_DIR = DATA / "safety"
@@ -154,8 +154,3 @@ def parse_safety_file(path: Path) -> list[SafetyExample]:
 def load_safety_examples(directory: Path = SAFETY_DIR) -> list[SafetyExample]:
     """Every example in `<directory>/*.yml`."""
     return [e for path in yaml_files(directory) for e in parse_safety_file(path)]
-
-
-def safety_fingerprint(directory: Path = SAFETY_DIR) -> str:
-    """A hash of the example files, so `rasa train` retrains when they change."""
-    return fingerprint(directory)

@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from bot.core.paths import DATA
 from bot.intake.answer_model import new_classifier
-from bot.intake.example_files import fingerprint, read_mapping, yaml_files
+from bot.intake.example_files import read_mapping, yaml_files
 
 OUT = "out_of_scope"
 IN = "in_scope"
@@ -61,8 +61,3 @@ def parse_scope_file(path: Path) -> list[str]:
 def load_scope_examples(directory: Path = SCOPE_DIR) -> list[str]:
     """Every out-of-scope example in `<directory>/*.yml`."""
     return [text for path in yaml_files(directory) for text in parse_scope_file(path)]
-
-
-def scope_fingerprint(directory: Path = SCOPE_DIR) -> str:
-    """A hash of the example files, so `rasa train` retrains when they change."""
-    return fingerprint(directory)

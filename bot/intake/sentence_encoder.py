@@ -207,6 +207,12 @@ _cache: OrderedDict[str, np.ndarray] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
+def clear_cache() -> None:
+    """Forget every cached embedding (a benchmark measures the encoder afresh)."""
+    with _cache_lock:
+        _cache.clear()
+
+
 def embed_all(texts: list[str]) -> np.ndarray:
     """Embeddings of texts, shape (len(texts), 384); recent texts come from a small LRU cache
     (training reads every example once for each of the four questions)."""

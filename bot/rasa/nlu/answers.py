@@ -35,9 +35,9 @@ from bot.intake.answer_model import (
     THRESHOLD,
     AnswerModel,
     Reading,
-    examples_fingerprint,
     load_examples,
 )
+from bot.intake.example_files import fingerprint
 from bot.intake.recommendation import SIDES
 from bot.rasa.nlu.trained import PickledComponent, code_fingerprint
 
@@ -111,7 +111,7 @@ class AnswerReader(PickledComponent[AnswerModel]):
         """Retrain when the examples or the model's code change (Rasa sees neither)."""
         from pathlib import Path
 
-        examples = examples_fingerprint(Path(config.get("directory", ANSWERS_DIR)))
+        examples = fingerprint(Path(config.get("directory", ANSWERS_DIR)))
         return examples + code_fingerprint()
 
     def train(self, training_data: TrainingData) -> Resource:

@@ -19,9 +19,10 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.intake import answer_model, risk_model
+from bot.intake import risk_model
 from bot.intake.answer_model import ANSWERS_DIR, load_examples
-from bot.intake.risk_model import SAFETY_DIR, RiskModel, load_safety_examples, safety_fingerprint
+from bot.intake.example_files import fingerprint
+from bot.intake.risk_model import SAFETY_DIR, RiskModel, load_safety_examples
 from bot.rasa.nlu.trained import PickledComponent, code_fingerprint, worded
 
 READING = "risk_reading"  # the model's RiskReading on the message (not in the output)
@@ -46,8 +47,8 @@ class RiskReader(PickledComponent[RiskModel]):
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """Retrain when the examples or the model's code change (Rasa sees neither)."""
         code = code_fingerprint(risk_model)
-        examples = safety_fingerprint(Path(config.get("directory", SAFETY_DIR)))
-        answers = answer_model.examples_fingerprint(Path(config.get("answers", ANSWERS_DIR)))
+        examples = fingerprint(Path(config.get("directory", SAFETY_DIR)))
+        answers = fingerprint(Path(config.get("answers", ANSWERS_DIR)))
         return sha256((examples + answers + code).encode()).hexdigest()
 
     def train(self, training_data: TrainingData) -> Resource:

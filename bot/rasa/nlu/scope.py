@@ -26,13 +26,13 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.intake.example_files import fingerprint
 from bot.intake.scope_model import (
     OUT,
     SCOPE_DIR,
     THRESHOLD,
     ScopeModel,
     load_scope_examples,
-    scope_fingerprint,
 )
 from bot.rasa.nlu.risk import background_texts
 from bot.rasa.nlu.trained import PickledComponent, code_fingerprint, worded
@@ -62,11 +62,12 @@ class ScopeReader(PickledComponent[ScopeModel]):
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """Retrain when the answers, the look-alikes or the code change (Rasa sees none)."""
-        from bot.intake import answer_model, scope_model
+        from bot.intake import scope_model
 
+        config = {**cls.get_default_config(), **config}
         code = code_fingerprint(scope_model)
-        answers = answer_model.examples_fingerprint(Path(config.get("answers", "")))
-        extra = scope_fingerprint(Path(config.get("directory", SCOPE_DIR)))
+        answers = fingerprint(Path(config["answers"]))
+        extra = fingerprint(Path(config["directory"]))
         return sha256((answers + extra + code).encode()).hexdigest()
 
     def train(self, training_data: TrainingData) -> Resource:

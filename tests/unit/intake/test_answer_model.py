@@ -11,10 +11,10 @@ from bot.intake.answer_model import (
     Reading,
     by_position,
     check_labels,
-    examples_fingerprint,
     load_examples,
     normalise,
 )
+from bot.intake.example_files import fingerprint
 from bot.intake.recommendation import SIDES
 from bot.intake.sentence_encoder import embed_all
 
@@ -77,9 +77,9 @@ def test_bad_question_in_a_file_is_refused(tmp_path: Path) -> None:
 def test_fingerprint_follows_the_example_files(tmp_path: Path) -> None:
     path = tmp_path / "scope.yml"
     path.write_text("question: scope\nexamples: {bounded: [a]}\n")
-    first = examples_fingerprint(tmp_path)
+    first = fingerprint(tmp_path)
     path.write_text("question: scope\nexamples: {bounded: [b]}\n")
-    assert examples_fingerprint(tmp_path) != first
+    assert fingerprint(tmp_path) != first
 
 
 def heldout_texts() -> set[str]:

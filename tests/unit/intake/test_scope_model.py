@@ -6,12 +6,12 @@ import pytest
 import yaml
 
 from bot.core.paths import DATA
+from bot.intake.example_files import fingerprint
 from bot.intake.scope_model import (
     SCOPE_DIR,
     ScopeModel,
     load_scope_examples,
     parse_scope_file,
-    scope_fingerprint,
 )
 
 
@@ -50,9 +50,9 @@ def test_files_are_read_in_name_order_and_a_missing_folder_is_empty(tmp_path: Pa
 
 def test_the_fingerprint_follows_the_content(tmp_path: Path) -> None:
     path = write(tmp_path, "a.yml", 'examples: ["first"]\n')
-    before = scope_fingerprint(tmp_path)
+    before = fingerprint(tmp_path)
     path.write_text('examples: ["changed"]\n', encoding="utf-8")
-    assert scope_fingerprint(tmp_path) != before
+    assert fingerprint(tmp_path) != before
 
 
 def test_training_needs_both_sides() -> None:
